@@ -1,0 +1,46 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+PYTHON ?= python3.11
+DJANGO ?= Django>=5.2,<5.3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)-$(shell echo '$(DJANGO)' | cksum | cut -d' ' -f1)
+PIP_FLAGS ?= --quiet --disable-pip-version-check
+
+.PHONY: test lint typecheck pytest demo bench test-matrix clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install $(PIP_FLAGS) --upgrade pip
+	$(BIN)/pip install $(PIP_FLAGS) -e '.[test]' '$(DJANGO)'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+## test: create .venv, install, run ruff, mypy and pytest (what CI runs)
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## demo: run the demo Flask app behind Django (http://127.0.0.1:8000)
+demo: $(STAMP)
+	$(BIN)/python examples/labs/run_demo.py
+
+## bench: run the benchmarks side by side and write docs/benchmarks.md
+bench: $(STAMP)
+	$(BIN)/pip install $(PIP_FLAGS) -e '.[test,bench]' '$(DJANGO)'
+	$(BIN)/python benchmarks/forwarding.py --write docs/benchmarks.md
+
+## test-matrix: Django 5.2 on Python 3.11 and Django 6.x on Python 3.12 (not in CI)
+test-matrix:
+	$(MAKE) test VENV=.venv-dj52-py311 PYTHON=python3.11 DJANGO='Django>=5.2,<5.3'
+	$(MAKE) test VENV=.venv-dj6-py312 PYTHON=python3.12 DJANGO='Django>=6.0,<6.1'
+
+clean:
+	rm -rf .venv .venv-dj52-py311 .venv-dj6-py312 .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,16 @@
+"""The ``strangler`` Django app."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class StranglerConfig(AppConfig):
+    """Registers the system checks; everything else is wired through settings."""
+
+    name = "strangler"
+    verbose_name = "Strangler"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the checks)

@@ -1,0 +1,196 @@
+"""System checks for the ``STRANGLER`` setting and the middleware.
+
+Every id is listed, with what to do about it, in ``docs/checks.md``.
+Forwarding uses E001-E019 and W001-W019; identity E020-E039 / W020-W039;
+the database side E040-E059 / W040-W059.
+"""
+
+from __future__ import annotations
+
+import difflib
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.urls import Resolver404, resolve
+
+from .conf import DEFAULTS, get_conf
+from .forwarding.upstream import UpstreamConfigError, WsgiUpstream, parse_upstream
+from .routing import RoutePatternError, compiled_routes
+
+MIDDLEWARE_PATH = "strangler.middleware.StranglerMiddleware"
+
+_POSITIVE_NUMBERS = ("CONNECT_TIMEOUT", "READ_TIMEOUT")
+_POSITIVE_INTEGERS = ("POOL_SIZE", "CHUNK_SIZE")
+_BOOLEANS = ("PRESERVE_HOST", "FORWARDED_HEADERS", "REWRITE_LOCATION", "REWRITE_COOKIE_DOMAIN")
+
+
+@register(Tags.compatibility)
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``STRANGLER`` is a dict of known keys with well-formed values."""
+    raw = getattr(settings, "STRANGLER", {})
+    if not isinstance(raw, dict):
+        return [
+            Error(
+                f"STRANGLER must be a dict, not {type(raw).__name__}.",
+                hint='Set STRANGLER = {"UPSTREAM": "http://127.0.0.1:5000"} in your settings.',
+                id="strangler.E001",
+            )
+        ]
+    errors: list[CheckMessage] = []
+    for key in raw:
+        if key not in DEFAULTS:
+            close = difflib.get_close_matches(str(key), DEFAULTS, n=1)
+            errors.append(
+                Error(
+                    f"STRANGLER has an unknown key {key!r}.",
+                    hint=f"Did you mean {close[0]!r}?"
+                    if close
+                    else f"Known keys: {', '.join(DEFAULTS)}.",
+                    id="strangler.E002",
+                )
+            )
+    conf = get_conf()
+    errors += _check_upstream(conf["UPSTREAM"])
+    errors += _check_routes()
+    errors += _check_scalars(conf)
+    return errors
+
+
+def _check_upstream(value: object) -> list[CheckMessage]:
+    try:
+        upstream = parse_upstream(value)
+    except UpstreamConfigError as exc:
+        return [
+            Error(
+                f"STRANGLER['UPSTREAM'] is invalid: {exc}.",
+                hint="Use Flask's base URL ('http://127.0.0.1:5000') or 'wsgi:package.module:app'.",
+                id="strangler.E003",
+            )
+        ]
+    if isinstance(upstream, WsgiUpstream):
+        try:
+            upstream.load()
+        except UpstreamConfigError as exc:
+            return [
+                Error(
+                    f"STRANGLER['UPSTREAM'] names a WSGI app that cannot be loaded: {exc}.",
+                    hint="Check the module is importable (on sys.path) and the name of the app.",
+                    id="strangler.E004",
+                )
+            ]
+    return []
+
+
+def _check_routes() -> list[CheckMessage]:
+    try:
+        compiled_routes()
+    except RoutePatternError as exc:
+        return [
+            Error(
+                f"STRANGLER['ROUTES'] is invalid: {exc}.",
+                hint='Write rules as {"/path/**": "flask"}; owners are "django" or "flask".',
+                id="strangler.E007",
+            )
+        ]
+    return []
+
+
+def _check_scalars(conf: dict[str, Any]) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    for key in _POSITIVE_NUMBERS:
+        value = conf[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            errors.append(
+                Error(
+                    f"STRANGLER[{key!r}] must be a positive number of seconds, not {value!r}.",
+                    hint=f"The default is {DEFAULTS[key]!r}.",
+                    id="strangler.E008",
+                )
+            )
+    for key in _POSITIVE_INTEGERS:
+        value = conf[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            errors.append(
+                Error(
+                    f"STRANGLER[{key!r}] must be a positive integer, not {value!r}.",
+                    hint=f"The default is {DEFAULTS[key]!r}.",
+                    id="strangler.E008",
+                )
+            )
+    retries = conf["RETRIES"]
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        errors.append(
+            Error(
+                f"STRANGLER['RETRIES'] must be an integer >= 0, not {retries!r}.",
+                hint="Retries apply only to idempotent requests that never reached the upstream.",
+                id="strangler.E008",
+            )
+        )
+    for key in _BOOLEANS:
+        if not isinstance(conf[key], bool):
+            errors.append(
+                Error(
+                    f"STRANGLER[{key!r}] must be True or False, not {conf[key]!r}.",
+                    id="strangler.E009",
+                )
+            )
+    extra = conf["RESPONSE_HEADERS"]
+    if not isinstance(extra, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and "\n" not in v and "\r" not in v
+        for k, v in extra.items()
+    ):
+        errors.append(
+            Error(
+                "STRANGLER['RESPONSE_HEADERS'] must be a dict of header name -> value (strings).",
+                hint='For example {"X-Frame-Options": "DENY"}.',
+                id="strangler.E010",
+            )
+        )
+    return errors
+
+
+@register(Tags.compatibility)
+def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``StranglerMiddleware`` is installed, and first."""
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    if MIDDLEWARE_PATH not in middleware:
+        return [
+            Error(
+                f"{MIDDLEWARE_PATH} is not in MIDDLEWARE, so nothing is forwarded to Flask.",
+                hint=f"Add {MIDDLEWARE_PATH!r} as the first entry of MIDDLEWARE.",
+                id="strangler.E005",
+            )
+        ]
+    if middleware[0] != MIDDLEWARE_PATH:
+        before = ", ".join(middleware[: middleware.index(MIDDLEWARE_PATH)])
+        return [
+            Warning(
+                f"{MIDDLEWARE_PATH} is not first in MIDDLEWARE; {before} will run on "
+                f"forwarded requests and may change Flask's answers.",
+                hint="Move it to the top so forwarded answers reach clients as Flask sent them.",
+                id="strangler.W001",
+            )
+        ]
+    return []
+
+
+@register(Tags.urls)
+def check_catch_all(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Warn when the URLconf resolves any path at all: nothing would reach Flask."""
+    probe = f"/strangler-probe-{uuid.uuid4().hex}/no/such/page"
+    try:
+        match = resolve(probe)
+    except Resolver404:
+        return []
+    except Exception:
+        return []
+    return [
+        Warning(
+            f"The URLconf resolves any path (e.g. via {match.route or match.view_name!r}), "
+            f"so no request falls through to Flask.",
+            hint="Narrow the catch-all pattern, or list Flask's paths in STRANGLER['ROUTES'].",
+            id="strangler.W002",
+        )
+    ]

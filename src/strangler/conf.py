@@ -1,0 +1,146 @@
+"""The ``STRANGLER`` setting: every key, its default, and one line on what it does.
+
+Projects set one dict in their settings::
+
+    STRANGLER = {
+        "UPSTREAM": "http://127.0.0.1:5000",
+        "ROUTES": {"/reports/**": "flask"},
+    }
+
+Keys left out take the defaults below. ``get_conf()`` merges the project's dict
+over them once and caches the result; the cache is dropped whenever a test
+changes ``STRANGLER`` with ``override_settings`` (the ``setting_changed``
+signal), so tests see their own values. Values are validated by the system
+checks in ``strangler.checks``, not here, so that a typo is reported by
+``manage.py check`` with a hint instead of crashing at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+IDENTITY_DEFAULTS: dict[str, Any] = {
+    # JWT algorithm Django signs with; Flask pins the same in STRANGLER_ALGORITHMS.
+    "ALGORITHM": "EdDSA",
+    # PEM private key (EdDSA/ES256) or the HS256 secret; None disables identity tokens.
+    "SIGNING_KEY": None,
+    # "kid" put in the token header so Flask can hold several keys during a rotation.
+    "KEY_ID": None,
+    # "iss" claim.
+    "ISSUER": "django",
+    # "aud" claim.
+    "AUDIENCE": "flask",
+    # Token lifetime in seconds.
+    "LIFETIME": 60,
+    # Request header that carries the token to Flask; stripped from every client request.
+    "HEADER": "X-Strangler-Identity-Token",
+    # Import path of a ``(request, user) -> dict`` callable that adds or changes claims.
+    "CLAIMS": None,
+}
+
+DEFAULTS: dict[str, Any] = {
+    # Where unported requests go: Flask's base URL, or "wsgi:package.module:app"
+    # to call the Flask WSGI app in-process without a socket.
+    "UPSTREAM": "http://127.0.0.1:5000",
+    # Deploy-time rules, path pattern -> "django" or "flask". The first matching
+    # pattern wins; "*" matches within one path segment, "**" across segments.
+    "ROUTES": {},
+    # Seconds to wait for a TCP (and TLS) connection to the upstream: 504 after.
+    "CONNECT_TIMEOUT": 5.0,
+    # Seconds to wait for each read from (or write to) the upstream: 504 after.
+    "READ_TIMEOUT": 60.0,
+    # Idle keep-alive connections kept per process for the HTTP transport.
+    "POOL_SIZE": 16,
+    # Extra attempts for idempotent requests whose connection could not be made.
+    "RETRIES": 1,
+    # Bytes read at a time when streaming bodies in either direction.
+    "CHUNK_SIZE": 64 * 1024,
+    # Send the client's Host to the upstream instead of the upstream's own host.
+    "PRESERVE_HOST": False,
+    # Add X-Forwarded-For (appended), -Proto, -Host and -Prefix to forwarded requests.
+    "FORWARDED_HEADERS": True,
+    # Rewrite Location headers that point at the upstream so they point at the front.
+    "REWRITE_LOCATION": True,
+    # Drop a Set-Cookie Domain attribute naming the upstream host (cookie becomes the front's).
+    "REWRITE_COOKIE_DOMAIN": True,
+    # Headers added to forwarded responses that lack them, e.g. {"X-Frame-Options": "DENY"}.
+    # Forwarded responses otherwise reach the client exactly as Flask sent them.
+    "RESPONSE_HEADERS": {},
+    # Import path of the Flask app object, for the route inventory.
+    "FLASK_APP": None,
+    # Import path of the SQLAlchemy declarative base or MetaData, for ownership and drift.
+    "SQLALCHEMY_METADATA": None,
+    # The identity token minted for every forwarded request (see IDENTITY_DEFAULTS).
+    "IDENTITY": IDENTITY_DEFAULTS,
+}
+
+# Keys whose value is a dict merged key by key over its own defaults.
+NESTED = {"IDENTITY": IDENTITY_DEFAULTS}
+
+
+_T = TypeVar("_T")
+_MISSING: Any = object()
+_registry: list[ConfCached[Any]] = []
+
+
+class ConfCached(Generic[_T]):
+    """A value built from ``STRANGLER`` once, rebuilt after the setting changes.
+
+    For what is derived from the settings once per process (the merged dict,
+    compiled routes, the transport and its connection pool), so that a test's
+    ``override_settings`` is seen at once. A dropped value with a ``close()``
+    method is closed, so pooled connections are not leaked.
+    """
+
+    def __init__(self, build: Callable[[], _T]) -> None:
+        self._build = build
+        self._value: _T = _MISSING
+        self.__doc__ = build.__doc__
+        _registry.append(self)
+
+    def __call__(self) -> _T:
+        value = self._value
+        if value is _MISSING:
+            value = self._value = self._build()
+        return value
+
+    def cache_clear(self) -> None:
+        """Forget (and close) the built value."""
+        value, self._value = self._value, _MISSING
+        close = getattr(value, "close", None)
+        if value is not _MISSING and callable(close):
+            close()
+
+
+def conf_cache(build: Callable[[], _T]) -> ConfCached[_T]:
+    """Decorator: cache ``build()`` until ``STRANGLER`` changes (see ``ConfCached``)."""
+    return ConfCached(build)
+
+
+@conf_cache
+def get_conf() -> dict[str, Any]:
+    """Return ``settings.STRANGLER`` merged over ``DEFAULTS`` (cached).
+
+    A value of the wrong type is passed through untouched for the system checks
+    to report; only well-formed nested dicts are merged.
+    """
+    user = getattr(settings, "STRANGLER", None)
+    if not isinstance(user, dict):
+        user = {}
+    conf = {**DEFAULTS, **user}
+    for key, defaults in NESTED.items():
+        value = user.get(key)
+        conf[key] = {**defaults, **value} if isinstance(value, dict) else (value or dict(defaults))
+    return conf
+
+
+@receiver(setting_changed)
+def _reset_conf(*, setting: str, **kwargs: Any) -> None:
+    if setting == "STRANGLER":
+        for cached in _registry:
+            cached.cache_clear()

@@ -1,0 +1,159 @@
+"""Header hygiene for forwarding, in both directions (RFC 9110 §7.6.1).
+
+Pure functions over plain lists of ``(name, value)`` pairs and WSGI environs,
+with no framework imports, so the HTTP and the in-process transports apply
+exactly the same rules. Values stay ``str`` decoded as ISO-8859-1, which is how
+both WSGI and ``http.client`` carry header bytes, so nothing is re-encoded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+Headers = list[tuple[str, str]]
+
+# Connection-specific fields a proxy must not forward (RFC 9110 §7.6.1), plus
+# the proxy's own fields. "Expect" is answered by the front server itself, and
+# "Host" is set by the transport.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+_NOT_FORWARDED_UP = HOP_BY_HOP | {"host", "expect"}
+
+_FORWARDED_HEADERS = (
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-forwarded-prefix",
+)
+
+
+def connection_tokens(value: str | None) -> set[str]:
+    """Field names listed in a ``Connection`` header value, lower-cased."""
+    if not value:
+        return set()
+    return {token.strip().lower() for token in value.split(",") if token.strip()}
+
+
+def environ_key(header_name: str) -> str:
+    """The WSGI environ key a header arrives under (``X-Foo`` -> ``HTTP_X_FOO``).
+
+    WSGI servers fold case and turn ``-`` into ``_``, so every spelling of a
+    name (``x-foo``, ``X_FOO``) lands on this one key: dropping the key drops
+    them all.
+    """
+    key = header_name.upper().replace("-", "_")
+    if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        return key
+    return "HTTP_" + key
+
+
+def headers_from_environ(environ: Mapping[str, object], *, strip: Iterable[str] = ()) -> Headers:
+    """The client's request headers that may travel upstream.
+
+    Hop-by-hop headers, those named by ``Connection``, ``Host`` and any header
+    in ``strip`` (in any spelling) are left out. Names are rebuilt in the
+    conventional ``Title-Case`` since WSGI does not keep the client's spelling.
+    """
+    stripped = {environ_key(name) for name in strip}
+    dropped = _NOT_FORWARDED_UP | connection_tokens(_str(environ.get("HTTP_CONNECTION")))
+    headers: Headers = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:]
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            name = key
+            if not value:
+                continue
+        else:
+            continue
+        if key in stripped or not isinstance(value, str):
+            continue
+        title = "-".join(part.capitalize() for part in name.split("_"))
+        if title.lower() in dropped:
+            continue
+        headers.append((title, value))
+    return headers
+
+
+def add_forwarded_headers(
+    headers: Headers,
+    *,
+    client_addr: str,
+    proto: str,
+    host: str,
+    prefix: str,
+) -> Headers:
+    """Return ``headers`` with the ``X-Forwarded-*`` family set for the upstream.
+
+    ``X-Forwarded-For`` is appended to, as every proxy in a chain does; the
+    other three describe this hop only, so a client's own values are replaced.
+    """
+    previous_for = [value for name, value in headers if name.lower() == "x-forwarded-for"]
+    kept = [(name, value) for name, value in headers if name.lower() not in _FORWARDED_HEADERS]
+    chain = ", ".join([*previous_for, client_addr]) if client_addr else ", ".join(previous_for)
+    if chain:
+        kept.append(("X-Forwarded-For", chain))
+    kept.append(("X-Forwarded-Proto", proto))
+    kept.append(("X-Forwarded-Host", host))
+    if prefix:
+        kept.append(("X-Forwarded-Prefix", prefix))
+    return kept
+
+
+def filter_response_headers(headers: Iterable[tuple[str, str]]) -> Headers:
+    """Drop hop-by-hop headers (and those named by ``Connection``) from a response."""
+    headers = list(headers)
+    dropped = set(HOP_BY_HOP)
+    for name, value in headers:
+        if name.lower() == "connection":
+            dropped |= connection_tokens(value)
+    return [(name, value) for name, value in headers if name.lower() not in dropped]
+
+
+def rewrite_location(value: str, *, upstream_origin: str, base_path: str, front: str) -> str:
+    """Point an absolute ``Location`` at the front instead of the upstream.
+
+    ``front`` is ``scheme://host`` plus the front's mount prefix. Relative
+    locations and locations on other hosts are returned unchanged.
+    """
+    upstream = upstream_origin + base_path
+    if value == upstream or value.startswith((upstream + "/", upstream + "?")):
+        rest = value[len(upstream) :]
+        return front + (rest or "/")
+    return value
+
+
+def strip_cookie_domain(value: str, upstream_host: str) -> str:
+    """Remove a ``Domain`` attribute naming ``upstream_host`` from a Set-Cookie value.
+
+    The cookie then belongs to whatever host the client used, i.e. the front.
+    Every other byte of the header, including attributes Django does not know,
+    is kept as Flask sent it.
+    """
+    if "domain" not in value.lower():
+        return value
+    parts = value.split(";")
+    kept = [parts[0]]
+    for attribute in parts[1:]:
+        name, _, attr_value = attribute.partition("=")
+        if name.strip().lower() == "domain" and (
+            attr_value.strip().lstrip(".").lower() == upstream_host.lower()
+        ):
+            continue
+        kept.append(attribute)
+    return ";".join(kept)
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None

@@ -1,0 +1,30 @@
+"""``StranglerMiddleware``: the front door, first in ``MIDDLEWARE``.
+
+It is outermost so that a forwarded answer reaches the client exactly as
+Flask sent it: no inner middleware (security headers, sessions, CSRF) sees it
+or adds to it, and a forwarded request does not pay for the whole stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponseBase
+
+from .forwarding import forward_request
+from .routing import decide
+
+
+class StranglerMiddleware:
+    """Answer ported routes with Django; forward everything else to Flask."""
+
+    sync_capable = True
+    async_capable = False
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if decide(request) == "flask":
+            return forward_request(request)
+        return self.get_response(request)

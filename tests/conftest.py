@@ -1,0 +1,116 @@
+"""Shared fixtures: a real Flask upstream on 127.0.0.1, and a real Django front."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from tests.upstream import Events, RunningServer, create_app, serve
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def events() -> Events:
+    return Events()
+
+
+@pytest.fixture(scope="session")
+def upstream(events: Events) -> Iterator[RunningServer]:
+    """The legacy Flask app behind a real HTTP/1.1 server."""
+    server = serve(create_app(events))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def forward_to(settings: SettingsWrapper, upstream: RunningServer) -> RunningServer:
+    """Point the strangler at the running Flask upstream for one test."""
+    settings.STRANGLER = {**settings.STRANGLER, "UPSTREAM": upstream.url}
+    return upstream
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+@dataclass
+class Front:
+    """Django (the test project) served by gunicorn, forwarding to ``upstream``."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def pid_of_worker(self) -> int:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
+        return int(children.split()[0])
+
+
+def start_front(upstream_url: str, extra_env: dict[str, str] | None = None) -> Front:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "STRANGLER_TEST_UPSTREAM": upstream_url,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")]),
+        **(extra_env or {}),
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "4",
+            "--log-level",
+            "warning",
+            "tests.wsgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    wait_for_port(port, process)
+    return Front(port, process)
+
+
+@pytest.fixture(scope="session")
+def front(upstream: RunningServer) -> Iterator[Front]:
+    """A live Django front door (gunicorn, one gthread worker) before the Flask upstream."""
+    server = start_front(upstream.url)
+    yield server
+    server.process.terminate()
+    server.process.wait(timeout=10)
