@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -172,3 +173,95 @@ def serve(app: Flask) -> RunningServer:
     thread = threading.Thread(target=server.serve_forever, name="flask-upstream", daemon=True)
     thread.start()
     return RunningServer(server, thread)
+
+
+@dataclass
+class Recorded:
+    request_line: bytes
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    connection: int
+
+
+class RecordingServer:
+    """A bare HTTP/1.1 server that records each request exactly as it arrived.
+
+    Werkzeug (via ``http.server``) normalises some request targets (it
+    collapses a leading ``//``), so tests about the bytes on the wire read
+    them here instead. ``drop_after`` makes every connection close, without
+    answering, once it has served that many requests: how an upstream drops
+    a kept-alive connection the proxy is about to reuse.
+    """
+
+    def __init__(self, drop_after: int | None = None) -> None:
+        self.drop_after = drop_after
+        self.requests: list[Recorded] = []
+        self.connections = 0
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.2)
+        self._stopped = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._accept_thread = threading.Thread(target=self._accept, daemon=True)
+        self._accept_thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self._sock.getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            thread = threading.Thread(
+                target=self._serve, args=(conn, self.connections), daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def _serve(self, conn: socket.socket, number: int) -> None:
+        conn.settimeout(5)
+        buffer = b""
+        served = 0
+        with conn:
+            while not self._stopped.is_set():
+                while b"\r\n\r\n" not in buffer:
+                    try:
+                        chunk = conn.recv(65536)
+                    except OSError:
+                        return
+                    if not chunk:
+                        return
+                    buffer += chunk
+                head, _, buffer = buffer.partition(b"\r\n\r\n")
+                lines = head.split(b"\r\n")
+                headers = [
+                    tuple(part.strip() for part in line.split(b":", 1)) for line in lines[1:]
+                ]
+                length = next((int(v) for n, v in headers if n.lower() == b"content-length"), 0)
+                while len(buffer) < length:
+                    buffer += conn.recv(65536)
+                body, buffer = buffer[:length], buffer[length:]
+                if self.drop_after is not None and served >= self.drop_after:
+                    self.requests.append(Recorded(lines[0], headers, body, number))  # type: ignore[arg-type]
+                    return  # close without answering
+                self.requests.append(Recorded(lines[0], headers, body, number))  # type: ignore[arg-type]
+                served += 1
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
+                )
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._sock.close()
+        self._accept_thread.join(timeout=5)
+        for thread in self._threads:
+            thread.join(timeout=5)

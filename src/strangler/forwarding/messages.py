@@ -67,13 +67,15 @@ class UpstreamResponse:
 def request_target(environ: Mapping[str, Any]) -> str:
     """The origin-form target to send upstream, byte for byte what the client sent.
 
-    Servers that keep the raw request line (gunicorn's ``RAW_URI``, uWSGI's and
-    Werkzeug's ``REQUEST_URI``) let us pass percent-encoding, ``%2F`` and a bare
-    ``?`` through untouched. The raw form is used only when it is origin-form
-    and agrees with the decoded ``PATH_INFO``/``QUERY_STRING`` the server
-    parsed, so an absolute-form target (``GET http://evil/ HTTP/1.1``) can
-    never name a host: it is rebuilt from ``PATH_INFO`` like any other.
-    The front's own mount prefix (``SCRIPT_NAME``) is removed.
+    ``environ`` is Django's ``request.META``, where ``PATH_INFO`` and
+    ``SCRIPT_NAME`` hold the decoded (UTF-8) path. Servers that keep the raw
+    request line (gunicorn's ``RAW_URI``, uWSGI's and Werkzeug's
+    ``REQUEST_URI``) let us pass percent-encoding, ``%2F`` and a bare ``?``
+    through untouched. The raw form is used only when it is origin-form and
+    decodes to the path and query the server parsed, so an absolute-form
+    target (``GET http://evil/ HTTP/1.1``) can never name a host: it is
+    rebuilt from ``PATH_INFO`` like any other. The front's own mount prefix
+    (``SCRIPT_NAME``) is removed.
     """
     script_name = environ.get("SCRIPT_NAME", "") or ""
     path_info = environ.get("PATH_INFO", "") or ""
@@ -83,12 +85,12 @@ def request_target(environ: Mapping[str, Any]) -> str:
         raw_path, has_query, raw_query = raw.partition("?")
         if (
             raw_query == query
-            and unquote(raw_path, encoding="latin-1") == script_name + path_info
+            and unquote(raw_path) == script_name + path_info
             and raw_path.startswith(script_name)
         ):
             path = raw_path[len(script_name) :] or "/"
             return path + has_query + raw_query
-    path = quote(path_info.encode("latin-1"), safe=_PATH_SAFE) or "/"
+    path = quote(path_info.encode("utf-8"), safe=_PATH_SAFE) or "/"
     if not path.startswith("/"):
         path = "/" + path
     return f"{path}?{query}" if query else path
