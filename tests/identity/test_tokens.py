@@ -1,0 +1,190 @@
+"""The token format (strangler/identity/tokens.py): minting, verifying, keys."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from strangler.identity.tokens import (
+    ANONYMOUS,
+    TOKEN_TYPE,
+    Identity,
+    InvalidToken,
+    KeyConfigError,
+    TokenSigner,
+    TokenVerifier,
+    bound_path,
+    generate_key_pair,
+    load_signing_key,
+    load_verifying_key,
+)
+from tests.identity.conftest import KeyPair
+
+USER = {
+    "sub": "42",
+    "username": "ada",
+    "email": "ada@example.com",
+    "roles": ["curator", "staff"],
+    "permissions": ["labs.view_sample"],
+    "is_staff": True,
+    "is_superuser": False,
+}
+
+
+def test_round_trip_carries_the_user_and_the_request(
+    signer: TokenSigner, verifier: TokenVerifier
+) -> None:
+    token = signer.mint(USER, method="get", path="/samples/1")
+    claims = verifier.verify(token, method="GET", path="/samples/1")
+    assert claims["req"] == {"method": "GET", "path": "/samples/1"}
+    identity = Identity.from_claims(claims)
+    assert identity.id == "42"
+    assert identity.username == "ada"
+    assert identity.email == "ada@example.com"
+    assert identity.roles == {"curator", "staff"}
+    assert identity.permissions == {"labs.view_sample"}
+    assert identity.is_staff
+    assert not identity.is_superuser
+    assert identity.is_authenticated
+    assert identity.has_roles("curator")
+    assert not identity.has_roles("curator", "admin")
+    assert identity.has_permissions("labs.view_sample")
+
+
+def test_header_and_registered_claims(signer: TokenSigner, ed_keys: KeyPair) -> None:
+    before = int(time.time())
+    token = signer.mint(USER, method="POST", path="/x")
+    header = jwt.get_unverified_header(token)
+    assert header == {"alg": "EdDSA", "kid": ed_keys.kid, "typ": TOKEN_TYPE}
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["iss"] == "django"
+    assert claims["aud"] == "flask"
+    assert before <= claims["iat"] == claims["nbf"] <= int(time.time())
+    assert claims["exp"] == claims["iat"] + 60
+    assert len(claims["jti"]) >= 16
+
+
+def test_every_token_has_its_own_jti(signer: TokenSigner) -> None:
+    jtis = {
+        jwt.decode(signer.mint(USER, method="GET", path="/"), options={"verify_signature": False})[
+            "jti"
+        ]
+        for _ in range(50)
+    }
+    assert len(jtis) == 50
+
+
+def test_claims_cannot_override_the_registered_ones(
+    signer: TokenSigner, verifier: TokenVerifier
+) -> None:
+    hostile = {**USER, "aud": "elsewhere", "exp": 2**40, "req": {"method": "GET", "path": "/a"}}
+    token = signer.mint(hostile, method="GET", path="/b")
+    claims = verifier.verify(token, method="GET", path="/b")
+    assert claims["aud"] == "flask"
+    assert claims["exp"] < time.time() + 120
+
+
+def test_anonymous_token(signer: TokenSigner, verifier: TokenVerifier) -> None:
+    token = signer.mint({"anonymous": True}, method="GET", path="/")
+    identity = Identity.from_claims(verifier.verify(token, method="GET", path="/"))
+    assert identity == ANONYMOUS
+    assert not identity.is_authenticated
+    assert identity.is_anonymous
+    assert not identity.has_roles()
+
+
+def test_a_token_naming_nobody_is_refused(signer: TokenSigner, verifier: TokenVerifier) -> None:
+    token = signer.mint({"username": "ada"}, method="GET", path="/")
+    with pytest.raises(InvalidToken, match="neither a user nor anonymous"):
+        verifier.verify(token, method="GET", path="/")
+
+
+@pytest.mark.parametrize("algorithm", ["EdDSA", "ES256", "HS256"])
+def test_every_algorithm_round_trips_and_kids_agree(algorithm: str) -> None:
+    private, public, kid = generate_key_pair(algorithm)
+    signing = load_signing_key(algorithm, private)
+    verifying = load_verifying_key(public)
+    assert signing.kid == verifying.kid == kid
+    assert verifying.algorithm == algorithm
+    signer = TokenSigner(signing, issuer="i", audience="a", lifetime=10)
+    verifier = TokenVerifier([verifying], algorithms=[algorithm], issuer="i", audience="a")
+    token = signer.mint(USER, method="GET", path="/p")
+    assert verifier.verify(token, method="GET", path="/p")["sub"] == "42"
+
+
+def test_explicit_kid_wins(ed_keys: KeyPair) -> None:
+    assert load_signing_key("EdDSA", ed_keys.private, kid="2026-11").kid == "2026-11"
+    assert load_verifying_key(ed_keys.public, kid="2026-11").kid == "2026-11"
+
+
+def test_rotation_two_keys_verify_at_once(ed_keys: KeyPair, other_ed_keys: KeyPair) -> None:
+    verifier = TokenVerifier(
+        [load_verifying_key(ed_keys.public), load_verifying_key(other_ed_keys.public)],
+        algorithms=["EdDSA"],
+        issuer="django",
+        audience="flask",
+    )
+    for pair in (ed_keys, other_ed_keys):
+        signer = TokenSigner(
+            load_signing_key("EdDSA", pair.private), issuer="django", audience="flask", lifetime=5
+        )
+        assert verifier.verify(signer.mint(USER, method="GET", path="/"), method="GET", path="/")
+
+
+def test_weak_hmac_secret_is_refused() -> None:
+    with pytest.raises(KeyConfigError, match="at least 32"):
+        load_signing_key("HS256", "short-secret")
+    with pytest.raises(KeyConfigError, match="at least 32"):
+        load_verifying_key("short-secret")
+
+
+def test_pem_as_hmac_secret_is_refused(ed_keys: KeyPair) -> None:
+    with pytest.raises(KeyConfigError, match="not a PEM key"):
+        load_signing_key("HS256", ed_keys.public)
+
+
+def test_private_key_is_refused_as_a_verifying_key(ed_keys: KeyPair) -> None:
+    with pytest.raises(KeyConfigError, match="private key"):
+        load_verifying_key(ed_keys.private)
+
+
+def test_signing_key_of_the_wrong_type_is_refused(ed_keys: KeyPair) -> None:
+    with pytest.raises(KeyConfigError, match="cannot sign ES256"):
+        load_signing_key("ES256", ed_keys.private)
+    with pytest.raises(KeyConfigError, match="PEM private key"):
+        load_signing_key("EdDSA", ed_keys.public)
+    with pytest.raises(KeyConfigError, match="not one of"):
+        load_signing_key("RS256", ed_keys.private)
+    with pytest.raises(KeyConfigError, match="empty"):
+        load_signing_key("EdDSA", "")
+
+
+def test_garbage_pem_is_refused() -> None:
+    with pytest.raises(KeyConfigError, match="readable"):
+        load_verifying_key("-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n")
+
+
+def test_verifier_needs_keys_and_known_algorithms(ed_keys: KeyPair) -> None:
+    key = load_verifying_key(ed_keys.public)
+    with pytest.raises(KeyConfigError, match="no verifying key"):
+        TokenVerifier([], algorithms=["EdDSA"], issuer="i", audience="a")
+    with pytest.raises(KeyConfigError, match="not supported"):
+        TokenVerifier([key], algorithms=["none"], issuer="i", audience="a")
+
+
+@pytest.mark.parametrize(
+    ("script_name", "path_info", "expected"),
+    [
+        ("", "/samples/1", "/samples/1"),
+        ("/legacy", "/samples/1", "/legacy/samples/1"),
+        ("/legacy/", "/x", "/legacy/x"),
+        ("", "", "/"),
+        # WSGI strings are latin-1 decoded bytes; the bound path is the UTF-8 text.
+        ("", "/caf\u00c3\u00a9", "/caf\u00e9"),
+        ("", "/bad\u00ff", "/bad\ufffd"),
+    ],
+)
+def test_bound_path(script_name: str, path_info: str, expected: str) -> None:
+    assert bound_path(script_name, path_info) == expected
