@@ -193,8 +193,14 @@ class RecordingServer:
     a kept-alive connection the proxy is about to reuse.
     """
 
-    def __init__(self, drop_after: int | None = None) -> None:
+    OK = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
+
+    def __init__(
+        self, drop_after: int | None = None, response: bytes = OK, close_after: bool = False
+    ) -> None:
         self.drop_after = drop_after
+        self.response = response
+        self.close_after = close_after
         self.requests: list[Recorded] = []
         self.connections = 0
         self._sock = socket.create_server(("127.0.0.1", 0))
@@ -244,20 +250,40 @@ class RecordingServer:
                 head, _, buffer = buffer.partition(b"\r\n\r\n")
                 lines = head.split(b"\r\n")
                 headers = [
-                    tuple(part.strip() for part in line.split(b":", 1)) for line in lines[1:]
+                    (name.strip(), value.strip())
+                    for name, _, value in (line.partition(b":") for line in lines[1:])
                 ]
                 length = next((int(v) for n, v in headers if n.lower() == b"content-length"), 0)
+                if (b"transfer-encoding", b"chunked") in [(n.lower(), v) for n, v in headers]:
+                    while b"0\r\n\r\n" not in buffer:
+                        try:
+                            chunk = conn.recv(65536)
+                        except OSError:
+                            return
+                        if not chunk:
+                            return
+                        buffer += chunk
+                    length = buffer.index(b"0\r\n\r\n") + 5
                 while len(buffer) < length:
-                    buffer += conn.recv(65536)
+                    try:
+                        chunk = conn.recv(65536)
+                    except OSError:
+                        return
+                    if not chunk:
+                        return
+                    buffer += chunk
                 body, buffer = buffer[:length], buffer[length:]
                 if self.drop_after is not None and served >= self.drop_after:
-                    self.requests.append(Recorded(lines[0], headers, body, number))  # type: ignore[arg-type]
+                    self.requests.append(Recorded(lines[0], headers, body, number))
                     return  # close without answering
-                self.requests.append(Recorded(lines[0], headers, body, number))  # type: ignore[arg-type]
+                self.requests.append(Recorded(lines[0], headers, body, number))
                 served += 1
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
-                )
+                try:
+                    conn.sendall(self.response)
+                except OSError:
+                    return  # the proxy went away mid-answer
+                if self.close_after:
+                    return
 
     def stop(self) -> None:
         self._stopped.set()

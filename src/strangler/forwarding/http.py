@@ -230,7 +230,7 @@ class HttpTransport:
     def _stream(
         self, conn: HTTPConnection, response: HTTPResponse, request: UpstreamRequest
     ) -> UpstreamResponse:
-        state = {"done": False}
+        state = {"done": False, "complete": False}
 
         def close() -> None:
             if state["done"]:
@@ -239,7 +239,7 @@ class HttpTransport:
             # Read to the end: hand the connection back. Stopped early (client
             # went away, upstream failed): the rest of the body is still on
             # the wire, so the connection cannot be reused.
-            if response.isclosed():
+            if state["complete"] and response.isclosed():
                 self.pool.release(conn)
             else:
                 response.close()
@@ -262,6 +262,7 @@ class HttpTransport:
                 )
                 close()
                 raise UpstreamStreamError(str(exc)) from exc
+            state["complete"] = True
             close()
 
         return UpstreamResponse(
