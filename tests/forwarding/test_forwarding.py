@@ -209,3 +209,37 @@ def test_no_header_is_invented(client: Client) -> None:
     headers = {name.lower() for name, _ in echo(client.get("/legacy/x"))["headers"]}
     assert "user-agent" not in headers
     assert "accept-encoding" not in headers
+
+
+def test_preserve_host_sends_the_clients_host(client: Client, settings) -> None:
+    settings.STRANGLER = {**settings.STRANGLER, "PRESERVE_HOST": True}
+    response = client.get("/legacy/x", HTTP_HOST="front.example")
+    headers = {name.lower(): value for name, value in echo(response)["headers"]}
+    assert headers["host"] == "front.example"
+
+
+def test_explicit_rules_win_over_the_urlconf(client: Client, settings) -> None:
+    settings.STRANGLER = {
+        **settings.STRANGLER,
+        "ROUTES": {"/items/7/": "flask", "/legacy/ported-here": "django"},
+    }
+    assert echo(client.get("/items/7/"))["path"] == "/items/7/"
+    assert client.get("/items/8/").json() == {"id": 8, "by": "django"}
+    # Sent to Django by rule: Django's URLconf has no such view, so Django's 404.
+    response = client.get("/legacy/ported-here")
+    assert response.status_code == 404
+    assert not response.has_header("X-Upstream")
+
+
+def test_mounted_front_sends_its_prefix(client: Client) -> None:
+    response = client.get("/legacy/x", SCRIPT_NAME="/app")
+    headers = {name.lower(): value for name, value in echo(response)["headers"]}
+    assert headers["x-forwarded-prefix"] == "/app"
+
+
+def test_forwarded_headers_can_be_switched_off(client: Client, settings) -> None:
+    settings.STRANGLER = {**settings.STRANGLER, "FORWARDED_HEADERS": False}
+    response = client.get("/legacy/x", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    headers = {name.lower(): value for name, value in echo(response)["headers"]}
+    assert headers["x-forwarded-for"] == "203.0.113.7"  # the client's, untouched
+    assert "x-forwarded-host" not in headers

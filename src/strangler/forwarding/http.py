@@ -217,8 +217,8 @@ class HttpTransport:
         for name, value in request.headers:
             # WSGI already joined repeated request headers with ", ".
             headers[name] = value
-        if self.preserve_host and "HTTP_HOST" in request.environ:
-            headers["Host"] = request.environ["HTTP_HOST"]
+        if self.preserve_host and request.host:
+            headers["Host"] = request.host
         else:
             headers["Host"] = self.upstream.netloc
         # urllib3 and http.client add their own defaults for these when absent;

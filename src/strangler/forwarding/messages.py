@@ -34,6 +34,8 @@ class UpstreamRequest:
     # Origin-form request target ("/path?query"), relative to the upstream's base path.
     target: str
     headers: Headers
+    # The Host the client used, as Django validated it against ALLOWED_HOSTS.
+    host: str = ""
     # The request body as a stream of chunks, or None when there is none.
     body: Iterable[bytes] | None = None
     # Body length when the client declared one; None with a body means chunked.
@@ -178,6 +180,7 @@ def build_upstream_request(
         method=method,
         target=request_target(environ),
         headers=headers,
+        host=host,
         body=body,
         content_length=length,
         environ=environ,

@@ -95,8 +95,8 @@ class WsgiTransport:
             key = environ_key(name)
             environ[key] = f"{environ[key]},{value}" if key in environ else value
         # The client's Host: there is no upstream host to name instead.
-        if "HTTP_HOST" in front:
-            environ["HTTP_HOST"] = front["HTTP_HOST"]
+        if request.host:
+            environ["HTTP_HOST"] = request.host
         if request.body is None:
             environ["wsgi.input"] = io.BytesIO(b"")
         else:

@@ -1,0 +1,54 @@
+"""The legacy Flask app as a module-level WSGI object, for the in-process transport.
+
+``STRANGLER["UPSTREAM"] = "wsgi:tests.legacy_wsgi:app"`` in the tests. The
+wrapper records each response iterable's ``close()`` and the environ the app
+was called with, which an HTTP client could not see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from tests.upstream import Events, create_app
+
+events = Events()
+flask_app = create_app(events)
+closed: list[str] = []
+environs: list[dict[str, Any]] = []
+
+
+class _Recorded:
+    def __init__(self, result: Iterable[bytes], path: str) -> None:
+        self._result = result
+        self._path = path
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._result)
+
+    def close(self) -> None:
+        closed.append(self._path)
+        close = getattr(self._result, "close", None)
+        if close is not None:
+            close()
+
+
+def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    environs.append(dict(environ))
+    return _Recorded(flask_app(environ, start_response), environ["PATH_INFO"])
+
+
+def lazy_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+    """Calls start_response only from inside its iterable, as PEP 3333 allows."""
+    start_response(
+        "203 Lazy Start", [("X-Lazy", "1"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]
+    )
+    yield b"first "
+    yield b"second"
+
+
+def failing_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    raise RuntimeError("legacy app crashed")
+
+
+not_callable = 42

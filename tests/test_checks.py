@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import pytest
+from django.core.checks import run_checks
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.test import override_settings
+from django.urls import path, re_path
+
+
+def ids(**overrides: object) -> set[str]:
+    with override_settings(**overrides):
+        return {
+            message.id
+            for message in run_checks()
+            if message.id and message.id.startswith("strangler.")
+        }
+
+
+def test_the_test_settings_are_clean() -> None:
+    assert ids() == set()
+
+
+@pytest.mark.parametrize(
+    ("strangler", "expected"),
+    [
+        ("http://127.0.0.1:5000", "strangler.E001"),
+        ({"UPSTREAM": "http://127.0.0.1:5000", "UPSTREM": "x"}, "strangler.E002"),
+        ({"UPSTREAM": "127.0.0.1:5000"}, "strangler.E003"),
+        ({"UPSTREAM": "http://u:p@127.0.0.1"}, "strangler.E003"),
+        ({"UPSTREAM": "wsgi:no_such_module:app"}, "strangler.E004"),
+        ({"ROUTES": {"api/**": "flask"}}, "strangler.E007"),
+        ({"ROUTES": {"/api/**": "shadowy"}}, "strangler.E007"),
+        ({"READ_TIMEOUT": 0}, "strangler.E008"),
+        ({"CONNECT_TIMEOUT": "5"}, "strangler.E008"),
+        ({"POOL_SIZE": 1.5}, "strangler.E008"),
+        ({"RETRIES": -1}, "strangler.E008"),
+        ({"PRESERVE_HOST": "yes"}, "strangler.E009"),
+        ({"RESPONSE_HEADERS": {"X-A": "1\r\nX-B: 2"}}, "strangler.E010"),
+    ],
+)
+def test_misconfiguration_is_reported(strangler: object, expected: str) -> None:
+    assert expected in ids(STRANGLER=strangler)
+
+
+def test_typo_gets_a_suggestion() -> None:
+    with override_settings(STRANGLER={"UPSTREM": "http://x"}):
+        [message] = [m for m in run_checks() if m.id == "strangler.E002"]
+    assert message.hint == "Did you mean 'UPSTREAM'?"
+
+
+def test_middleware_missing_or_not_first(settings) -> None:
+    stack = [m for m in settings.MIDDLEWARE if "Strangler" not in m]
+    assert ids(MIDDLEWARE=stack) == {"strangler.E005"}
+    assert ids(MIDDLEWARE=[stack[0], "strangler.middleware.StranglerMiddleware", *stack[1:]]) == {
+        "strangler.W001"
+    }
+
+
+def catch_all_view(request):  # pragma: no cover - never called
+    raise AssertionError
+
+
+urlpatterns = [path("ported/", catch_all_view), re_path(r"^.*$", catch_all_view)]
+
+
+def test_catch_all_urlconf_is_reported() -> None:
+    assert "strangler.W002" in ids(ROOT_URLCONF=__name__)
+
+
+def test_manage_py_check_fails_on_errors() -> None:
+    with (
+        override_settings(STRANGLER={"UPSTREAM": "nope"}),
+        pytest.raises(SystemCheckError, match=r"strangler\.E003"),
+    ):
+        call_command("check")
