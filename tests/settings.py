@@ -19,6 +19,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "strangler",
     "tests",
+    "tests.db.schema_app",
 ]
 
 # What `django-admin startproject` writes, with the front door first.
@@ -50,7 +51,8 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_settings()}
+# The schema-aware backend: stock Django PostgreSQL plus (schema, table) lookups.
+DATABASES = {"default": {**database_settings(), "ENGINE": "strangler.db.backends.postgresql"}}
 
 STRANGLER = {
     "UPSTREAM": os.environ.get("STRANGLER_TEST_UPSTREAM", "http://127.0.0.1:9"),

@@ -1,0 +1,1 @@
+"""``ENGINE: "strangler.db.backends.postgresql"``: Django's PostgreSQL backend, schema-aware."""

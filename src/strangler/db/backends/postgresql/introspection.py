@@ -1,0 +1,115 @@
+"""Introspection that finds a table by (schema, table), not by ``search_path`` visibility.
+
+Django's PostgreSQL introspection asks ``pg_table_is_visible()``, so a table in
+a schema that is not on ``search_path`` does not exist for it: index and
+constraint names come back empty (``RemoveIndex`` fails), the primary key's
+sequence is not found (``AlterField`` leaves it behind), and ``flush`` skips
+the table. For a schema-qualified name each lookup here runs Django's own query
+with ``search_path`` pointed at that one schema, so the answers are exactly
+Django's, for the right table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.db.backends.postgresql import introspection
+
+from ...schemas import qualify, split_table
+
+__all__ = ["DatabaseIntrospection"]
+
+# Schemas that belong to PostgreSQL itself, never to an application.
+SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
+
+
+class DatabaseIntrospection(introspection.DatabaseIntrospection):
+    """PostgreSQL introspection for tables named ``'"schema"."table"'`` or bare."""
+
+    def identifier_converter(self, name: str) -> str:
+        """One spelling per table, so model tables match ``table_names()``."""
+        schema, table = split_table(name)
+        return qualify(schema, table)
+
+    def get_table_list(self, cursor: Any) -> list[Any]:
+        """Tables on ``search_path`` by bare name, plus every table by ``"schema"."name"``."""
+        tables: list[Any] = list(super().get_table_list(cursor))
+        cursor.execute(
+            """
+            SELECT n.nspname, c.relname,
+                   CASE WHEN c.relispartition THEN 'p'
+                        WHEN c.relkind IN ('m', 'v') THEN 'v'
+                        ELSE 't' END,
+                   obj_description(c.oid, 'pg_class')
+            FROM pg_catalog.pg_class c
+            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('f', 'm', 'p', 'r', 'v')
+              AND n.nspname <> ALL(%s) AND n.nspname NOT LIKE 'pg\\_temp\\_%%'
+            """,
+            [list(SYSTEM_SCHEMAS)],
+        )
+        tables += [
+            introspection.TableInfo(qualify(schema, name), kind, comment)
+            for schema, name, kind, comment in cursor.fetchall()
+        ]
+        return tables
+
+    @contextmanager
+    def _looking_in_schema(self, cursor: Any, table_name: str) -> Iterator[str]:
+        """Yield the bare table name with ``search_path`` set to the table's schema only."""
+        schema, table = split_table(table_name)
+        if schema is None:
+            yield table
+            return
+        cursor.execute("SELECT current_setting('search_path')")
+        saved = cursor.fetchone()[0]
+        cursor.execute("SELECT set_config('search_path', quote_ident(%s), false)", [schema])
+        try:
+            yield table
+        finally:
+            cursor.execute("SELECT set_config('search_path', %s, false)", [saved])
+
+    def get_table_description(self, cursor: Any, table_name: str) -> list[Any]:
+        with self._looking_in_schema(cursor, table_name) as table:
+            return list(super().get_table_description(cursor, table))
+
+    def get_relations(self, cursor: Any, table_name: str) -> dict[str, tuple[str, str]]:
+        with self._looking_in_schema(cursor, table_name) as table:
+            return dict(super().get_relations(cursor, table))
+
+    def get_constraints(self, cursor: Any, table_name: str) -> dict[str, Any]:
+        with self._looking_in_schema(cursor, table_name) as table:
+            return dict(super().get_constraints(cursor, table))
+
+    def get_sequences(self, cursor: Any, table_name: str, table_fields: Any = ()) -> list[Any]:
+        """The sequences owned by the table's columns, schema-qualified when the table is.
+
+        A qualified sequence name is what lets ``AlterField`` of a primary key
+        change the sequence's type too (``ALTER SEQUENCE IF EXISTS`` with a bare
+        name off ``search_path`` silently does nothing).
+        """
+        schema, table = split_table(table_name)
+        cursor.execute(
+            """
+            SELECT sn.nspname, s.relname, a.attname
+            FROM pg_catalog.pg_depend d
+            JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+            JOIN pg_catalog.pg_namespace sn ON sn.oid = s.relnamespace
+            JOIN pg_catalog.pg_attribute a
+              ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+            WHERE d.classid = 'pg_catalog.pg_class'::regclass
+              AND d.refclassid = 'pg_catalog.pg_class'::regclass
+              AND d.refobjid = to_regclass(%s)
+            """,
+            [self.connection.ops.quote_name(qualify(schema, table))],
+        )
+        return [
+            {
+                "name": name if schema is None else qualify(sequence_schema, name),
+                "table": qualify(schema, table),
+                "column": column,
+            }
+            for sequence_schema, name, column in cursor.fetchall()
+        ]
