@@ -132,7 +132,24 @@ def test_latin1_header_bytes_pass_both_ways(front: Front) -> None:
     assert b"X-Odd-Bytes: caf\xe9" in head
 
 
-def test_chunked_upload_is_streamed_through(front: Front) -> None:
+@pytest.fixture(scope="module")
+def in_process_front() -> Iterator[Front]:
+    """The live front with the in-process transport (the Flask app inside the worker)."""
+    server = start_front("wsgi:tests.legacy_wsgi:app")
+    yield server
+    server.process.terminate()
+    server.process.wait(timeout=10)
+
+
+@pytest.fixture(params=["http", "wsgi"])
+def any_front(request: pytest.FixtureRequest) -> Front:
+    """Each test using this runs against both transports."""
+    name = "front" if request.param == "http" else "in_process_front"
+    return request.getfixturevalue(name)  # type: ignore[no-any-return]
+
+
+def test_chunked_upload_is_streamed_through(any_front: Front) -> None:
+    front = any_front
     payload = [bytes([i]) * 100_000 for i in range(50)]
     conn = http.client.HTTPConnection("127.0.0.1", front.port, timeout=30)
     conn.request("POST", "/legacy/upload", body=iter(payload), encode_chunked=True)
@@ -151,7 +168,8 @@ def rss_kib(pid: int, field: str = "VmRSS") -> int:
     raise AssertionError(f"no {field} for {pid}")
 
 
-def test_large_download_streams_with_flat_memory(front: Front) -> None:
+def test_large_download_streams_with_flat_memory(any_front: Front) -> None:
+    front = any_front
     size = 256 * 1024 * 1024
     worker = front.pid_of_worker()
     conn = http.client.HTTPConnection("127.0.0.1", front.port, timeout=60)
@@ -170,7 +188,8 @@ def test_large_download_streams_with_flat_memory(front: Front) -> None:
     assert growth_mib < 20, f"worker peak RSS grew {growth_mib:.1f} MiB for a {size >> 20} MiB body"
 
 
-def test_large_upload_streams_with_flat_memory(front: Front) -> None:
+def test_large_upload_streams_with_flat_memory(any_front: Front) -> None:
+    front = any_front
     size = 128 * 1024 * 1024
     block = b"u" * (1 << 20)
     worker = front.pid_of_worker()
