@@ -145,7 +145,7 @@ def in_process_front() -> Iterator[Front]:
 def any_front(request: pytest.FixtureRequest) -> Front:
     """Each test using this runs against both transports."""
     name = "front" if request.param == "http" else "in_process_front"
-    return request.getfixturevalue(name)  # type: ignore[no-any-return]
+    return request.getfixturevalue(name)
 
 
 def test_chunked_upload_is_streamed_through(any_front: Front) -> None:
