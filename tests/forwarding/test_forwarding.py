@@ -243,3 +243,10 @@ def test_forwarded_headers_can_be_switched_off(client: Client, settings) -> None
     headers = {name.lower(): value for name, value in echo(response)["headers"]}
     assert headers["x-forwarded-for"] == "203.0.113.7"  # the client's, untouched
     assert "x-forwarded-host" not in headers
+
+
+def test_unknown_methods_are_forwarded_too(client: Client) -> None:
+    response = client.generic("PROPFIND", "/legacy/x")
+    # Flask's own answer: its echo route does not allow PROPFIND.
+    assert response.status_code == 405
+    assert "GET" in response["Allow"]
