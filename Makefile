@@ -5,6 +5,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)-$(shell echo '$(DJANGO)' | cksum | cut -d' ' -f1)
 PIP_FLAGS ?= --quiet --disable-pip-version-check
+# pyenv only puts the global version on PATH; find its 3.12 for the matrix.
+PYTHON312 ?= $(shell v=$$(pyenv versions --bare 2>/dev/null | grep '^3\.12' | tail -n 1); \
+	if [ -n "$$v" ]; then echo "$$(pyenv root)/versions/$$v/bin/python3.12"; else echo python3.12; fi)
 
 .PHONY: test lint typecheck pytest demo bench test-matrix clean
 
@@ -41,7 +44,7 @@ bench: $(STAMP)
 ## test-matrix: Django 5.2 on Python 3.11 and Django 6.x on Python 3.12 (not in CI)
 test-matrix:
 	$(MAKE) test VENV=.venv-dj52-py311 PYTHON=python3.11 DJANGO='Django>=5.2,<5.3'
-	$(MAKE) test VENV=.venv-dj6-py312 PYTHON=python3.12 DJANGO='Django>=6.0,<6.1'
+	$(MAKE) test VENV=.venv-dj6-py312 PYTHON=$(PYTHON312) DJANGO='Django>=6.0,<6.1'
 
 clean:
 	rm -rf .venv .venv-dj52-py311 .venv-dj6-py312 .mypy_cache .ruff_cache .pytest_cache
