@@ -1,0 +1,74 @@
+"""Settings of the benchmark front: a new ``startproject``, plus the front under test."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+FRONT = os.environ.get("BENCH_FRONT", "strangler")
+UPSTREAM = os.environ.get("BENCH_UPSTREAM", "http://127.0.0.1:5000")
+
+BASE_DIR = Path(__file__).resolve().parent
+
+SECRET_KEY = "benchmark-only-not-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+]
+
+# startproject's middleware, in startproject's order.
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+if FRONT == "strangler":
+    INSTALLED_APPS.append("strangler")
+    MIDDLEWARE.insert(0, "strangler.middleware.StranglerMiddleware")
+    ROOT_URLCONF = "benchmarks.django_project.urls"
+    STRANGLER = {"UPSTREAM": UPSTREAM}
+elif FRONT == "revproxy":
+    INSTALLED_APPS.append("revproxy")
+    ROOT_URLCONF = "benchmarks.django_project.urls_revproxy"
+else:
+    raise RuntimeError(f"BENCH_FRONT must be 'strangler' or 'revproxy', not {FRONT!r}")
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "benchmarks.django_project.wsgi.application"
+
+# Never touched by a forwarded request (no session is read); here because
+# startproject has it.
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,0 +1,1028 @@
+"""Forwarding benchmark: Flask direct and the fronts that can stand before it, side by side.
+
+One run starts, on 127.0.0.1 only:
+
+* Flask direct: ``benchmarks.flask_app`` under gunicorn;
+* django-strangler over HTTP: ``benchmarks.django_project`` (startproject's
+  middleware, StranglerMiddleware first) under gunicorn, forwarding to that Flask;
+* django-strangler in-process: the same project with ``UPSTREAM="wsgi:..."``;
+* django-revproxy 0.13: the same kind of project with a catch-all ``ProxyView``;
+* nginx ``proxy_pass`` to the same Flask, when nginx is installed.
+
+and measures, for each: p50/p99 latency of a small page at 1 connection,
+throughput at 16 connections (wrk when installed, else a Python client), and a
+large streamed body both ways (time, and peak RSS growth of the front's worker
+from ``/proc/PID/clear_refs`` + ``VmHWM``). It also measures the HTTP clients
+(``benchmarks/clients.py``). Every server is stopped at the end, errors included.
+
+    python benchmarks/forwarding.py [--quick] [--size BYTES] [--write docs/benchmarks.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import clients
+from benchmarks.flask_app import PAGE
+from benchmarks.servers import (
+    KEEP_ALIVE,
+    ROOT,
+    THREADS,
+    WORKER_CLASS,
+    WORKERS,
+    Server,
+    Servers,
+)
+
+SECTION = "## Forwarding"
+DOC_INTRO = """\
+# Benchmarks
+
+Measurements of django-strangler against the alternatives, each section written
+by the benchmark named in it. Numbers are from one machine and one run: compare
+the rows of a table with each other, not with another machine's.
+"""
+
+WRK_SCRIPT = """\
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests": %d, "duration_us": %d, "errors": %d, "non2xx": %d, '
+    .. '"p50_us": %d, "p99_us": %d, "mean_us": %.1f}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout,
+    e.status, latency:percentile(50), latency:percentile(99), latency.mean))
+end
+"""
+
+
+@dataclass
+class Front:
+    key: str
+    label: str
+    server: Server | None = None
+    skipped: str = ""  # why the front is not in this run
+
+
+@dataclass
+class Load:
+    connections: int
+    requests: int
+    seconds: float
+    errors: int
+    non2xx: int
+    p50_us: float
+    p99_us: float
+    rps: float = 0.0
+    rounds: list[float] = field(default_factory=list)  # req/s of each round
+
+    def __post_init__(self) -> None:
+        if not self.rps and self.seconds:
+            self.rps = self.requests / self.seconds
+
+
+def median_load(runs: list[Load]) -> Load:
+    """One figure per measure across rounds: the median p50, p99 and req/s; errors summed."""
+    return Load(
+        connections=runs[0].connections,
+        requests=sum(run.requests for run in runs),
+        seconds=sum(run.seconds for run in runs),
+        errors=sum(run.errors for run in runs),
+        non2xx=sum(run.non2xx for run in runs),
+        p50_us=statistics.median(run.p50_us for run in runs),
+        p99_us=statistics.median(run.p99_us for run in runs),
+        rps=statistics.median(run.rps for run in runs),
+        rounds=[run.rps for run in runs],
+    )
+
+
+@dataclass
+class Transfer:
+    bytes_expected: int
+    bytes_done: int = 0
+    seconds: float = 0.0
+    rss_growth: int | None = None  # bytes, peak during the transfer minus before it
+    error: str = ""
+    rounds: list[float] = field(default_factory=list)  # seconds of each round
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and self.bytes_done == self.bytes_expected
+
+    @property
+    def mb_s(self) -> float:
+        return self.bytes_done / self.seconds / 1e6 if self.seconds and self.ok else 0.0
+
+
+def median_transfer(runs: list[Transfer]) -> Transfer:
+    """The median time across rounds and the largest RSS growth; the first failure wins."""
+    failed = [run for run in runs if not run.ok]
+    if failed:
+        return failed[0]
+    growths = [run.rss_growth for run in runs if run.rss_growth is not None]
+    return Transfer(
+        bytes_expected=runs[0].bytes_expected,
+        bytes_done=runs[0].bytes_done,
+        seconds=statistics.median(run.seconds for run in runs),
+        rss_growth=max(growths) if growths else None,
+        rounds=[run.seconds for run in runs],
+    )
+
+
+@dataclass
+class FrontResult:
+    latency: Load | None = None
+    throughput: Load | None = None
+    download: Transfer | None = None
+    upload: Transfer | None = None
+    html: Transfer | None = None
+    upload_length: Transfer | None = None
+    failure: str = ""
+
+
+@dataclass
+class Settings:
+    duration: float
+    rounds: int
+    size: int
+    html_size: int
+    client_requests: int
+    client_stream_size: int
+    load_generator: str
+    quick: bool
+
+
+@dataclass
+class Run:
+    settings: Settings
+    fronts: list[Front]
+    results: dict[str, FrontResult] = field(default_factory=dict)
+    client_results: list[clients.ClientResult] = field(default_factory=list)
+    machine: dict[str, str] = field(default_factory=dict)
+
+
+# --- load generation ---------------------------------------------------------------------
+
+
+def wrk_load(url: str, connections: int, duration: float, script: Path) -> Load:
+    threads = min(connections, 2)
+    argv = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(duration))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        url,
+    ]
+    completed = subprocess.run(
+        argv, capture_output=True, text=True, timeout=duration + 60, check=False
+    )
+    match = re.search(r"^\{.*\}$", completed.stdout, re.MULTILINE)
+    if completed.returncode != 0 or match is None:
+        raise RuntimeError(f"wrk failed ({completed.returncode}): {completed.stderr.strip()}")
+    data = json.loads(match.group(0))
+    return Load(
+        connections=connections,
+        requests=data["requests"],
+        seconds=data["duration_us"] / 1e6,
+        errors=data["errors"],
+        non2xx=data["non2xx"],
+        p50_us=float(data["p50_us"]),
+        p99_us=float(data["p99_us"]),
+    )
+
+
+def python_load(url: str, connections: int, duration: float) -> Load:
+    """Keep-alive GETs from ``connections`` threads for ``duration`` seconds.
+
+    A fallback for machines without wrk: the client shares one GIL, so its
+    throughput figures are a floor, not a measurement of the server alone.
+    """
+    target = "/" + url.split("/", 3)[3]
+    host_port = url.split("/")[2]
+    host, _, port = host_port.partition(":")
+    latencies: list[list[float]] = [[] for _ in range(connections)]
+    failures = [0] * connections
+    non2xx = [0] * connections
+    deadline = time.monotonic() + duration
+
+    def worker(index: int) -> None:
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            while time.monotonic() < deadline:
+                start = time.perf_counter()
+                try:
+                    conn.request("GET", target)
+                    response = conn.getresponse()
+                    response.read()
+                except (OSError, http.client.HTTPException):
+                    failures[index] += 1
+                    conn.close()
+                    continue
+                latencies[index].append(time.perf_counter() - start)
+                if not 200 <= response.status < 300:
+                    non2xx[index] += 1
+        finally:
+            conn.close()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=duration + 30)
+    elapsed = time.perf_counter() - started
+    merged = sorted(x for per_thread in latencies for x in per_thread)
+    if not merged:
+        raise RuntimeError(f"no request to {url} succeeded")
+    return Load(
+        connections=connections,
+        requests=len(merged),
+        seconds=elapsed,
+        errors=sum(failures),
+        non2xx=sum(non2xx),
+        p50_us=merged[len(merged) // 2] * 1e6,
+        p99_us=merged[min(len(merged) - 1, int(len(merged) * 0.99))] * 1e6,
+    )
+
+
+# --- memory of the front's worker --------------------------------------------------------
+
+
+def _status_kb(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise KeyError(key)
+
+
+class PeakRss:
+    """Peak resident memory of ``pid`` during a ``with`` block, minus what it had before.
+
+    Resets the kernel's high-water mark (``echo 5 > /proc/PID/clear_refs``) and
+    reads ``VmHWM`` afterwards; also samples ``VmRSS`` every 5 ms, which is all
+    there is when ``clear_refs`` cannot be written (not our process).
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.before = 0
+        self.peak = 0
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._hwm_reset = False
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.005):
+            try:
+                self.peak = max(self.peak, _status_kb(self.pid, "VmRSS") * 1024)
+            except (OSError, KeyError):
+                return
+
+    def __enter__(self) -> PeakRss:
+        try:
+            Path(f"/proc/{self.pid}/clear_refs").write_text("5")
+            self._hwm_reset = True
+        except OSError:
+            self._hwm_reset = False
+        self.before = _status_kb(self.pid, "VmRSS") * 1024
+        self.peak = self.before
+        self._sampler.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._sampler.join(timeout=1)
+        if self._hwm_reset:
+            self.peak = max(self.peak, _status_kb(self.pid, "VmHWM") * 1024)
+
+    @property
+    def growth(self) -> int:
+        return max(0, self.peak - self.before)
+
+
+# --- large bodies ------------------------------------------------------------------------
+
+READ_SIZE = 1024 * 1024
+UPLOAD_PIECE = b"u" * (256 * 1024)
+
+
+def _connection(server: Server) -> http.client.HTTPConnection:
+    return http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+
+
+def download(server: Server, worker: int, size: int, content_type: str) -> Transfer:
+    result = Transfer(bytes_expected=size)
+    conn = _connection(server)
+    try:
+        with PeakRss(worker) as rss:
+            start = time.perf_counter()
+            conn.request("GET", f"/stream?size={size}&type={content_type}")
+            response = conn.getresponse()
+            if response.status != 200:
+                result.error = f"HTTP {response.status}"
+            while chunk := response.read1(READ_SIZE):
+                result.bytes_done += len(chunk)
+            result.seconds = time.perf_counter() - start
+        result.rss_growth = rss.growth
+    except (OSError, http.client.HTTPException) as error:
+        result.error = f"{type(error).__name__}: {error}"
+    finally:
+        conn.close()
+    if not result.error and result.bytes_done != size:
+        result.error = f"received {result.bytes_done} of {size} bytes"
+    return result
+
+
+def upload(server: Server, worker: int, size: int, *, chunked: bool = True) -> Transfer:
+    """POST ``size`` bytes (chunked, or with a Content-Length); Flask says how many arrived.
+
+    A front that answers before reading the body and closes the connection
+    breaks the client's send; its answer is still read, to say what it did.
+    """
+    result = Transfer(bytes_expected=size)
+
+    def body() -> Iterator[bytes]:
+        remaining = size
+        while remaining > 0:
+            piece = UPLOAD_PIECE if remaining >= len(UPLOAD_PIECE) else UPLOAD_PIECE[:remaining]
+            remaining -= len(piece)
+            yield piece
+
+    headers = {"Content-Type": "application/octet-stream"}
+    if not chunked:
+        headers["Content-Length"] = str(size)
+    conn = _connection(server)
+    send_error = ""
+    try:
+        with PeakRss(worker) as rss:
+            start = time.perf_counter()
+            try:
+                conn.request(
+                    "POST", "/upload", body=body(), headers=headers, encode_chunked=chunked
+                )
+            except (BrokenPipeError, ConnectionResetError) as error:
+                send_error = f"front closed the connection mid-upload ({type(error).__name__})"
+            response = conn.getresponse()
+            payload = response.read()
+            result.seconds = time.perf_counter() - start
+        result.rss_growth = rss.growth
+        if response.status != 200:
+            result.error = f"HTTP {response.status}"
+        else:
+            result.bytes_done = int(json.loads(payload)["received"])
+            if result.bytes_done != size:
+                result.error = f"Flask received {result.bytes_done} of {size} bytes"
+    except (OSError, http.client.HTTPException, ValueError, KeyError) as error:
+        result.error = f"{type(error).__name__}: {error}"
+    finally:
+        conn.close()
+    if send_error:
+        result.error = f"{result.error}; {send_error}" if result.error else send_error
+    return result
+
+
+# --- the run ----------------------------------------------------------------------------
+
+
+def start_fronts(servers: Servers, flask: Server) -> list[Front]:
+    fronts = [Front("direct", "Flask direct (gunicorn)", flask)]
+    project = "benchmarks.django_project.wsgi:application"
+    settings_env = {"DJANGO_SETTINGS_MODULE": "benchmarks.django_project.settings"}
+    fronts.append(
+        Front(
+            "strangler_http",
+            "django-strangler, HTTP",
+            servers.gunicorn(
+                "strangler-http",
+                project,
+                {**settings_env, "BENCH_FRONT": "strangler", "BENCH_UPSTREAM": flask.url},
+            ),
+        )
+    )
+    fronts.append(
+        Front(
+            "strangler_wsgi",
+            "django-strangler, in-process",
+            servers.gunicorn(
+                "strangler-wsgi",
+                project,
+                {
+                    **settings_env,
+                    "BENCH_FRONT": "strangler",
+                    "BENCH_UPSTREAM": "wsgi:benchmarks.flask_app:app",
+                },
+            ),
+        )
+    )
+    fronts.append(
+        Front(
+            "revproxy",
+            "django-revproxy 0.13",
+            servers.gunicorn(
+                "revproxy",
+                project,
+                {**settings_env, "BENCH_FRONT": "revproxy", "BENCH_UPSTREAM": flask.url},
+            ),
+        )
+    )
+    try:
+        nginx = servers.nginx("nginx", flask)
+        skipped = "" if nginx else "nginx is not installed"
+    except RuntimeError as error:  # installed but would not start: say so, run the rest
+        nginx, skipped = None, f"nginx did not start: {str(error).splitlines()[-1]}"
+    fronts.append(Front("nginx", "nginx proxy_pass", nginx, skipped))
+    return fronts
+
+
+def check_front(front: Front) -> None:
+    """Fail early when a front does not pass the page through byte for byte."""
+    assert front.server is not None
+    conn = http.client.HTTPConnection("127.0.0.1", front.server.port, timeout=10)
+    try:
+        conn.request("GET", "/hello")
+        response = conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    if response.status != 200 or body != PAGE:
+        raise RuntimeError(f"{front.label}: GET /hello answered {response.status}, {body[:80]!r}")
+
+
+def measure_load(run: Run, workdir: Path) -> None:
+    settings = run.settings
+    script = workdir / "report.lua"
+    script.write_text(WRK_SCRIPT)
+
+    def load(url: str, connections: int, duration: float) -> Load:
+        if settings.load_generator == "wrk":
+            return wrk_load(url, connections, duration, script)
+        return python_load(url, connections, duration)
+
+    latency: dict[str, list[Load]] = {}
+    throughput: dict[str, list[Load]] = {}
+    live = [front for front in run.fronts if front.server is not None]
+    for front in live:
+        assert front.server is not None
+        result = run.results.setdefault(front.key, FrontResult())
+        try:
+            check_front(front)
+            load(front.server.url + "/hello", 16, max(1.0, settings.duration / 2))  # warm-up
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
+            result.failure = str(error)
+            log(f"{front.label}: {result.failure}")
+    # Rounds interleave the fronts, so that a slow spell of the machine is
+    # shared out instead of landing on one front.
+    for round_number in range(1, settings.rounds + 1):
+        for front in live:
+            assert front.server is not None
+            result = run.results[front.key]
+            if result.failure:
+                continue
+            url = front.server.url + "/hello"
+            try:
+                latency.setdefault(front.key, []).append(load(url, 1, settings.duration))
+                throughput.setdefault(front.key, []).append(load(url, 16, settings.duration))
+            except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
+                result.failure = str(error)
+            result.latency = median_load(latency[front.key]) if front.key in latency else None
+            result.throughput = (
+                median_load(throughput[front.key]) if front.key in throughput else None
+            )
+            log(f"round {round_number}, {front.label}: {summary(result)}")
+
+
+def measure_bodies(run: Run) -> None:
+    settings = run.settings
+    live = [front for front in run.fronts if front.server is not None]
+    workers: dict[str, int] = {}
+    downloads: dict[str, list[Transfer]] = {}
+    uploads: dict[str, list[Transfer]] = {}
+    for front in live:
+        assert front.server is not None
+        if run.results[front.key].failure:
+            continue
+        worker = workers[front.key] = front.server.worker_pid()
+        # Small transfers of each kind first, a few times so that every worker
+        # thread has run one: imports and per-thread malloc arenas of the first
+        # requests are not growth caused by the body.
+        for _ in range(2 * THREADS):
+            download(front.server, worker, 4 * 2**20, "application/octet-stream")
+            download(front.server, worker, 2**20, "text/html")
+            upload(front.server, worker, 4 * 2**20)
+            upload(front.server, worker, 2**20, chunked=False)
+    for round_number in range(1, settings.rounds + 1):
+        for front in live:
+            assert front.server is not None
+            if front.key not in workers:
+                continue
+            worker = workers[front.key]
+            down = download(front.server, worker, settings.size, "application/octet-stream")
+            downloads.setdefault(front.key, []).append(down)
+            log(f"round {round_number}, {front.label}: download {describe(down)}")
+            up = upload(front.server, worker, settings.size)
+            uploads.setdefault(front.key, []).append(up)
+            log(f"round {round_number}, {front.label}: upload {describe(up)}")
+    for front in live:
+        assert front.server is not None
+        if front.key not in workers:
+            continue
+        result = run.results[front.key]
+        worker = workers[front.key]
+        result.download = median_transfer(downloads[front.key])
+        result.upload = median_transfer(uploads[front.key])
+        result.html = download(front.server, worker, settings.html_size, "text/html")
+        log(f"{front.label}: html download {describe(result.html)}")
+        result.upload_length = upload(front.server, worker, settings.html_size, chunked=False)
+        log(f"{front.label}: Content-Length upload {describe(result.upload_length)}")
+
+
+def log(message: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+def summary(result: FrontResult) -> str:
+    if result.failure:
+        return f"FAILED: {result.failure}"
+    lat, thr = result.latency, result.throughput
+    assert lat is not None
+    assert thr is not None
+    return (
+        f"p50 {lat.p50_us:.0f} µs, p99 {lat.p99_us:.0f} µs @1; {thr.rps:.0f} req/s @16 "
+        f"(errors {lat.errors + thr.errors}, non-2xx {lat.non2xx + thr.non2xx})"
+    )
+
+
+def describe(transfer: Transfer) -> str:
+    growth = "?" if transfer.rss_growth is None else mib(transfer.rss_growth)
+    if transfer.ok:
+        return f"{transfer.seconds:.2f} s, {transfer.mb_s:.0f} MB/s, RSS +{growth}"
+    return f"{transfer.error} after {transfer.seconds:.2f} s, RSS +{growth}"
+
+
+def mib(value: float) -> str:
+    return f"{value / 2**20:.1f} MiB"
+
+
+def size_label(value: int) -> str:
+    if value >= 2**30 and value % 2**30 == 0:
+        return f"{value // 2**30} GiB"
+    return f"{value / 2**20:.0f} MiB"
+
+
+def machine_facts(load_generator: str) -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        mem_kb = 0
+
+    def version(dist: str) -> str:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    def tool_version(argv: list[str]) -> str:
+        if shutil.which(argv[0]) is None and not Path(argv[0]).exists():
+            return "not installed"
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+        except OSError:
+            return "not installed"
+        text = (done.stdout + done.stderr).strip().splitlines()
+        return text[0] if text else "unknown"
+
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    return {
+        "cpu": f"{os.cpu_count()} x {cpu}",
+        "memory": f"{mem_kb / 2**20:.0f} GiB",
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "load before run": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
+        "versions": ", ".join(
+            f"{name} {version(name)}"
+            for name in ("Django", "Flask", "gunicorn", "urllib3", "django-revproxy", "httpx")
+        ),
+        "nginx": tool_version([nginx, "-v"]).replace("nginx version: ", ""),
+        "load generator": (
+            tool_version(["wrk", "-v"]).split(" [")[0]
+            if load_generator == "wrk"
+            else "Python threads + http.client (wrk not installed)"
+        ),
+    }
+
+
+# --- the report -------------------------------------------------------------------------
+
+
+def ratio(value: float | None, reference: float | None) -> str:
+    if not value or not reference:
+        return "-"
+    return f"{value / reference:.2f}x"
+
+
+def render(run: Run) -> str:
+    settings = run.settings
+    direct = run.results.get("direct", FrontResult())
+    lines = [
+        SECTION,
+        "",
+        f"Written by `benchmarks/forwarding.py`{' --quick' if settings.quick else ''} "
+        f"on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC (`make bench`). "
+        "Everything runs on 127.0.0.1 on one machine; the figures are ratios within one run.",
+        "",
+        "Setup:",
+        f"- Flask: `benchmarks/flask_app.py` under gunicorn. Every gunicorn (Flask's and the "
+        f"three Django fronts') runs {WORKERS} worker, `--worker-class {WORKER_CLASS} --threads "
+        f"{THREADS} --keep-alive {KEEP_ALIVE}`; nginx runs 1 worker process, HTTP/1.1 keep-alive "
+        "to Flask, `proxy_buffering off`, `proxy_request_buffering off`, 64 KiB buffers.",
+        "- Django fronts: `benchmarks/django_project/`, the settings and middleware of a new "
+        "`startproject` (DEBUG off). django-strangler: `StranglerMiddleware` first, "
+        "`UPSTREAM` the Flask URL (HTTP) or `wsgi:benchmarks.flask_app:app` (in-process, Flask "
+        "runs inside the Django worker). django-revproxy: `ProxyView` as a catch-all URL.",
+        f"- Small page: `GET /hello`, a 1.2 KiB `text/html` page. Latency: 1 connection for "
+        f"{settings.duration:.0f} s; throughput: 16 connections for {settings.duration:.0f} s; "
+        f"after a warm-up at 16 connections. {settings.rounds} round(s), the fronts taking "
+        "turns within each round; the tables show the median of the rounds (req/s of each "
+        f"round in brackets). Load generator: {run.machine['load generator']}"
+        + (" (`-t1` at 1 connection, `-t2` at 16)." if settings.load_generator == "wrk" else "."),
+        f"- Large bodies: a {size_label(settings.size)} `application/octet-stream` download "
+        "(Flask yields 64 KiB pieces, chunked) and upload (`Transfer-Encoding: chunked`, "
+        "256 KiB pieces; Flask reads it and reports how many bytes arrived), then a "
+        f"{size_label(settings.html_size)} `text/html` download and upload with a "
+        "`Content-Length`, once each after the rounds. Large bodies go through the same rounds: "
+        "median time, largest RSS growth. Client: Python `http.client` "
+        "reading 1 MiB at a time. RSS growth: peak resident memory of the front's worker "
+        "process during the transfer (`/proc/PID/clear_refs` ← 5, then `VmHWM`, plus "
+        "5 ms sampling of `VmRSS`) minus its RSS just before; for Flask direct that is "
+        "Flask's own worker.",
+        f"- Machine: {run.machine['cpu']}, {run.machine['memory']} RAM, {run.machine['os']}, "
+        f"Python {run.machine['python']}; load average before the run "
+        f"{run.machine['load before run']}. {run.machine['versions']}; nginx "
+        f"{run.machine['nginx']}. The load generator, the front and Flask share the CPUs.",
+        "",
+        "### Small page",
+        "",
+        "| front | p50 @1 conn | p99 @1 conn | p50 added to direct | p50 vs direct "
+        "| req/s @16 conn | req/s vs direct | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    direct_lat = direct.latency.p50_us if direct.latency else None
+    direct_rps = direct.throughput.rps if direct.throughput else None
+    for front in run.fronts:
+        result = run.results.get(front.key)
+        if front.server is None or result is None:
+            lines.append(f"| {front.label} | skipped: {front.skipped} |||||||")
+            continue
+        if result.failure or result.latency is None or result.throughput is None:
+            lines.append(f"| {front.label} | failed: {result.failure} |||||||")
+            continue
+        lat, thr = result.latency, result.throughput
+        added = (
+            f"+{lat.p50_us - direct_lat:.0f} µs" if direct_lat and front.key != "direct" else "-"
+        )
+        errors = lat.errors + thr.errors + lat.non2xx + thr.non2xx
+        lines.append(
+            f"| {front.label} | {lat.p50_us:.0f} µs | {lat.p99_us:.0f} µs | {added} "
+            f"| {ratio(lat.p50_us, direct_lat)} | {thr.rps:,.0f}{spread(thr.rounds)} "
+            f"| {ratio(thr.rps, direct_rps)} "
+            f"| {errors} |"
+        )
+    lines += [
+        "",
+        f"### Large streamed bodies ({size_label(settings.size)})",
+        "",
+        "| front | download | vs direct | worker RSS growth | upload (chunked) | vs direct "
+        "| worker RSS growth |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    direct_down = direct.download.mb_s if direct.download else None
+    direct_up = direct.upload.mb_s if direct.upload else None
+    for front in run.fronts:
+        result = run.results.get(front.key)
+        if front.server is None or result is None:
+            lines.append(f"| {front.label} | skipped: {front.skipped} ||||||")
+            continue
+        if result.download is None or result.upload is None:
+            lines.append(f"| {front.label} | failed: {result.failure} ||||||")
+            continue
+        lines.append(
+            f"| {front.label} | {transfer_cell(result.download)} "
+            f"| {ratio(result.download.mb_s, direct_down)} | {rss_cell(result.download)} "
+            f"| {transfer_cell(result.upload)} | {ratio(result.upload.mb_s, direct_up)} "
+            f"| {rss_cell(result.upload)} |"
+        )
+    html = size_label(settings.html_size)
+    lines += [
+        "",
+        f"### Does the front buffer? ({html})",
+        "",
+        f"A {html} `text/html` download, and a {html} upload with a `Content-Length` "
+        "(not chunked).",
+        "",
+        f"| front | {html} text/html download | worker RSS growth "
+        f"| {html} upload with Content-Length | worker RSS growth |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for front in run.fronts:
+        result = run.results.get(front.key)
+        if front.server is None or result is None:
+            lines.append(f"| {front.label} | skipped: {front.skipped} ||||")
+            continue
+        if result.html is None or result.upload_length is None:
+            lines.append(f"| {front.label} | failed: {result.failure} ||||")
+            continue
+        lines.append(
+            f"| {front.label} | {transfer_cell(result.html)} | {rss_cell(result.html)} "
+            f"| {transfer_cell(result.upload_length)} | {rss_cell(result.upload_length)} |"
+        )
+    lines += ["", "### Targets (issue 2)", ""]
+    lines += [f"- {line}" for line in targets(run)]
+    if run.client_results:
+        lines += [
+            "",
+            "### HTTP client for the transport",
+            "",
+            "Why the HTTP transport is built on urllib3 (`benchmarks/clients.py`, same run, "
+            "against the Flask server above):",
+            "",
+            clients.markdown_table(
+                run.client_results, settings.client_requests, settings.client_stream_size
+            ),
+            "",
+            client_conclusion(run.client_results),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def spread(rounds: list[float]) -> str:
+    if len(rounds) < 2:
+        return ""
+    return " (" + ", ".join(f"{value:,.0f}" for value in rounds) + ")"
+
+
+def transfer_cell(transfer: Transfer) -> str:
+    if transfer.ok:
+        return f"{transfer.seconds:.2f} s, {transfer.mb_s:,.0f} MB/s"
+    return f"**{transfer.error}** ({transfer.seconds:.2f} s)"
+
+
+def rss_cell(transfer: Transfer) -> str:
+    return "?" if transfer.rss_growth is None else f"+{mib(transfer.rss_growth)}"
+
+
+def verdict(ok: bool) -> str:
+    return "**met**" if ok else "**not met**"
+
+
+def targets(run: Run) -> list[str]:
+    results = run.results
+    direct = results.get("direct")
+    http = results.get("strangler_http")
+    wsgi = results.get("strangler_wsgi")
+    revproxy = results.get("revproxy")
+    lines: list[str] = []
+
+    d_lat, d_thr = _load(direct)
+    h_lat, h_thr = _load(http)
+    r_lat, r_thr = _load(revproxy)
+    _, w_thr = _load(wsgi)
+    if d_lat and d_thr and h_lat and h_thr and r_lat and r_thr:
+        ours = h_lat.p50_us - d_lat.p50_us
+        theirs = r_lat.p50_us - d_lat.p50_us
+        lines.append(
+            f"p50 added at 1 connection, HTTP transport ≤ ½ of django-revproxy's: "
+            f"+{ours:.0f} µs vs +{theirs:.0f} µs = {ours / theirs:.2f} of it "
+            f"{verdict(ours <= theirs / 2)}"
+        )
+        speedup = h_thr.rps / r_thr.rps
+        lines.append(
+            f"throughput at 16 connections, HTTP transport ≥ 1.5x django-revproxy's: "
+            f"{h_thr.rps:,.0f} vs {r_thr.rps:,.0f} req/s = "
+            f"{speedup:.2f}x {verdict(speedup >= 1.5)}"
+        )
+    if d_thr and w_thr:
+        kept = w_thr.rps / d_thr.rps
+        lines.append(
+            f"in-process transport keeps ≥ 90% of Flask-direct throughput: "
+            f"{w_thr.rps:,.0f} vs {d_thr.rps:,.0f} req/s = "
+            f"{kept:.0%} {verdict(kept >= 0.9)}"
+        )
+    size = size_label(run.settings.size)
+    for key, name in (("strangler_http", "HTTP"), ("strangler_wsgi", "in-process")):
+        result = results.get(key)
+        for direction in ("download", "upload"):
+            mine = getattr(result, direction, None) if result else None
+            reference = getattr(direct, direction, None) if direct else None
+            if not isinstance(mine, Transfer) or not isinstance(reference, Transfer):
+                continue
+            if not mine.ok or not reference.ok or mine.rss_growth is None:
+                lines.append(f"{size} {direction}, {name}: failed ({mine.error}) **not met**")
+                continue
+            speed = mine.mb_s / reference.mb_s
+            small = mine.rss_growth < 5 * 2**20
+            lines.append(
+                f"{size} streamed {direction}, {name} transport, ≥ 80% of direct speed with "
+                f"< 5 MiB worker RSS growth: {speed:.0%} of direct, +{mib(mine.rss_growth)} "
+                f"{verdict(speed >= 0.8 and small)}"
+            )
+    if run.settings.size < 2**30:
+        lines.append(f"(the large-body targets name 1 GB; this run used {size})")
+    return lines
+
+
+def _load(result: FrontResult | None) -> tuple[Load | None, Load | None]:
+    if result is None or result.failure:
+        return None, None
+    return result.latency, result.throughput
+
+
+def client_conclusion(results: list[clients.ClientResult]) -> str:
+    by_name = {result.name: result for result in results}
+    ours = by_name.get(clients.Urllib3ConnectionClient.name)
+    httpx = by_name.get(clients.HttpxClient.name)
+    if ours is None or httpx is None:
+        return ""
+    return (
+        f"The urllib3 connection costs {ours.cpu_us:.0f} µs of client CPU per request against "
+        f"httpx's {httpx.cpu_us:.0f} µs ({httpx.cpu_us / ours.cpu_us:.1f}x) and streams "
+        f"{ours.stream_mb_s / httpx.stream_mb_s:.1f}x as fast; inside the Django worker that CPU "
+        "is taken from Django under the same GIL. urllib3 is also already a dependency of "
+        "the Flask side (none extra), and its `HTTPConnection` lets the transport send the "
+        "request target byte for byte and own the retry rule."
+    )
+
+
+def write_section(path: Path, section: str) -> None:
+    """Put ``section`` in ``path`` in place of its previous version, keeping other sections."""
+    text = path.read_text() if path.exists() else DOC_INTRO
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
+    if start is None:
+        new = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = next(
+            (i for i in range(start + 1, len(lines)) if re.match(r"^## (?!#)", lines[i])),
+            len(lines),
+        )
+        rest = "".join(lines[end:])
+        new = "".join(lines[:start]) + section + ("\n" + rest if rest else "")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(new)
+
+
+# --- main -------------------------------------------------------------------------------
+
+
+class BenchmarkTimeout(Exception):
+    pass
+
+
+def _on_alarm(signum: int, frame: FrameType | None) -> None:
+    raise BenchmarkTimeout("the benchmark ran past --timeout")
+
+
+def _on_term(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Benchmark Flask direct against django-strangler (HTTP and in-process), "
+        "django-revproxy and nginx, side by side, on 127.0.0.1."
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a short smoke run: 1 round, 2 s loads, 64 MiB bodies"
+    )
+    parser.add_argument(
+        "--size", type=int, default=None, help="bytes of the large streamed body (default 1 GiB)"
+    )
+    parser.add_argument(
+        "--html-size",
+        type=int,
+        default=None,
+        help="bytes of the text/html download (default 50 MiB)",
+    )
+    parser.add_argument(
+        "--duration", type=float, default=None, help="seconds per load measurement (default 5)"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="rounds of every measurement, fronts interleaved; medians are reported (default 3)",
+    )
+    parser.add_argument(
+        "--write", type=Path, default=None, help="update this Markdown file's Forwarding section"
+    )
+    parser.add_argument(
+        "--json", type=Path, default=None, help="also save the raw results as JSON here"
+    )
+    parser.add_argument(
+        "--timeout", type=int, default=1800, help="stop everything after this many seconds"
+    )
+    parser.add_argument(
+        "--python-load",
+        action="store_true",
+        help="use the Python load generator even when wrk is installed",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    use_wrk = shutil.which("wrk") is not None and not args.python_load
+    settings = Settings(
+        duration=args.duration or (2.0 if args.quick else 5.0),
+        rounds=args.rounds or (1 if args.quick else 3),
+        size=args.size or (64 * 2**20 if args.quick else 2**30),
+        html_size=args.html_size or (8 * 2**20 if args.quick else 50 * 2**20),
+        client_requests=300 if args.quick else 3000,
+        client_stream_size=32 * 2**20 if args.quick else 256 * 2**20,
+        load_generator="wrk" if use_wrk else "python",
+        quick=args.quick,
+    )
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.signal(signal.SIGTERM, _on_term)
+    signal.alarm(args.timeout)
+    machine = machine_facts(settings.load_generator)
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="strangler-bench-") as tmp,
+            Servers(Path(tmp)) as servers,
+        ):
+            workdir = Path(tmp)
+            log("starting servers")
+            flask = servers.gunicorn("flask", "benchmarks.flask_app:app")
+            run = Run(settings=settings, fronts=start_fronts(servers, flask), machine=machine)
+            for front in run.fronts:
+                if front.server is None:
+                    log(f"{front.label}: skipped ({front.skipped})")
+            measure_load(run, workdir)
+            measure_bodies(run)
+            log("HTTP clients")
+            run.client_results = clients.measure_clients(
+                flask.url, settings.client_requests, settings.client_stream_size
+            )
+    finally:
+        signal.alarm(0)
+    section = render(run)
+    print(section)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(to_json(run), indent=2))
+    if args.write:
+        write_section(args.write, section)
+        log(f"wrote the {SECTION!r} section of {args.write}")
+    return 0
+
+
+def to_json(run: Run) -> dict[str, Any]:
+    return {
+        "settings": asdict(run.settings),
+        "machine": run.machine,
+        "fronts": {
+            front.key: {
+                "label": front.label,
+                "skipped": front.skipped,
+                **asdict(run.results.get(front.key, FrontResult())),
+            }
+            for front in run.fronts
+        },
+        "clients": [asdict(result) for result in run.client_results],
+    }
+
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    sys.exit(main())
