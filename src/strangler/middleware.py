@@ -12,6 +12,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponseBase
 
 from .forwarding import forward_request
+from .identity.issuer import identity_headers
 from .routing import decide
 
 
@@ -26,5 +27,5 @@ class StranglerMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if decide(request) == "flask":
-            return forward_request(request)
+            return forward_request(request, extra_headers=identity_headers(request))
         return self.get_response(request)

@@ -44,6 +44,16 @@ def own_role_required(role: str) -> Callable[[Callable[..., Any]], Callable[...,
     return decorator
 
 
+def legacy_config(public_key: str, **extra: Any) -> dict[str, Any]:
+    """Config for ``create_legacy_app``: trusts ``public_key``; users 7 and 8 exist."""
+    return {
+        "SECRET_KEY": "flask-tests-secret",
+        "STRANGLER_VERIFYING_KEYS": [public_key],
+        "USERS": {"7": ("ada (flask)", {"admin"}), "8": ("bob (flask)", set())},
+        **extra,
+    }
+
+
 def create_legacy_app(config: dict[str, Any], *, use_flask_login: bool = True) -> Flask:
     """The app, configured with ``config`` (the STRANGLER_* keys, SECRET_KEY)."""
     app = Flask("legacy_identity")
@@ -80,6 +90,10 @@ def create_legacy_app(config: dict[str, Any], *, use_flask_login: bool = True) -
                 ),
             }
         )
+
+    @app.route("/headers")
+    def headers() -> Any:
+        return jsonify([[name, value] for name, value in request.headers.items()])
 
     @app.route("/private")
     @login_required

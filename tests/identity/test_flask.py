@@ -32,7 +32,7 @@ from strangler.identity.tokens import (
     load_signing_key,
 )
 from tests.identity.conftest import KeyPair
-from tests.identity.legacy import create_legacy_app
+from tests.identity.legacy import create_legacy_app, legacy_config
 from tests.upstream import RunningServer, serve
 
 HEADER = "X-Strangler-Identity-Token"
@@ -48,12 +48,7 @@ ADA = {
 
 
 def flask_config(keys: KeyPair, **extra: Any) -> dict[str, Any]:
-    return {
-        "SECRET_KEY": "flask-tests-secret",
-        "STRANGLER_VERIFYING_KEYS": [keys.public],
-        "USERS": {"7": ("ada (flask)", {"admin"}), "8": ("bob (flask)", set())},
-        **extra,
-    }
+    return legacy_config(keys.public, **extra)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,336 @@
+"""Django's side (strangler/identity/issuer.py, claims.py) end to end through the front door.
+
+A user logged in on Django calls Flask views through StranglerMiddleware; the
+Flask app (tests/identity/legacy.py, DjangoIdentity) runs on a real server on
+127.0.0.1, users and sessions live in PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.http import HttpRequest
+from django.test import Client
+from flask import Flask
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+from strangler.identity.tokens import generate_key_pair
+from tests.conftest import Front, start_front
+from tests.identity import inprocess
+from tests.identity.conftest import KeyPair
+from tests.identity.legacy import create_legacy_app, legacy_config
+from tests.upstream import RunningServer, serve
+
+HEADER = "X-Strangler-Identity-Token"
+
+
+@pytest.fixture(scope="module")
+def legacy_app(ed_keys: KeyPair) -> Flask:
+    return create_legacy_app(legacy_config(ed_keys.public))
+
+
+@pytest.fixture(scope="module")
+def legacy(legacy_app: Flask) -> Iterator[RunningServer]:
+    server = serve(legacy_app)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def identity_on(settings: Any, legacy: RunningServer, ed_keys: KeyPair) -> dict[str, Any]:
+    identity = {"SIGNING_KEY": ed_keys.private}
+    settings.STRANGLER = {**settings.STRANGLER, "UPSTREAM": legacy.url, "IDENTITY": identity}
+    return identity
+
+
+@pytest.fixture
+def ada(django_user_model: Any, legacy_app: Flask) -> Any:
+    user = django_user_model.objects.create_user("ada", email="ada@example.com", is_staff=True)
+    user.groups.add(Group.objects.create(name="curator"))
+    user.user_permissions.add(Permission.objects.get(codename="view_group"))
+    legacy_app.config["USERS"][str(user.pk)] = ("ada (flask)", {"admin"})
+    return user
+
+
+@pytest.fixture
+def bob(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("bob")
+
+
+def body(response: Any) -> Any:
+    return json.loads(b"".join(response.streaming_content))
+
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("identity_on")]
+
+
+def test_logged_in_user_with_the_role_reaches_the_flask_view(client: Client, ada: Any) -> None:
+    client.force_login(ada)
+    response = client.get("/curators/5")
+    assert response.status_code == 200
+    assert response.getvalue() == b"sample 5 for curator ada"
+
+
+def test_without_the_role_flask_answers_403(client: Client, bob: Any) -> None:
+    client.force_login(bob)
+    assert client.get("/curators/5").status_code == 403
+    assert client.get("/private").getvalue() == b"private for bob"
+
+
+def test_logged_out_flask_answers_401(client: Client) -> None:
+    assert client.get("/curators/5").status_code == 401
+    assert client.get("/private").status_code == 401
+
+
+def test_the_token_carries_the_user(client: Client, ada: Any) -> None:
+    client.force_login(ada)
+    data = body(client.get("/whoami"))
+    assert data["id"] == str(ada.pk)
+    assert data["username"] == "ada"
+    assert data["email"] == "ada@example.com"
+    assert data["roles"] == ["curator"]
+    assert data["permissions"] == ["auth.view_group"]
+    assert data["is_staff"] is True
+    assert data["is_superuser"] is False
+    assert data["claims"]["req"] == {"method": "GET", "path": "/whoami"}
+    assert data["claims"]["exp"] - data["claims"]["iat"] == 60
+    # Flask-Login's current_user is Flask's own user with the same id.
+    assert data["flask_login_user"] == "ada (flask)"
+
+
+def test_superuser_claims_skip_the_permission_list(client: Client, django_user_model: Any) -> None:
+    root = django_user_model.objects.create_superuser("root", password=None)
+    client.force_login(root)
+    data = body(client.get("/whoami"))
+    assert data["is_superuser"] is True
+    assert data["permissions"] == []
+
+
+def test_anonymous_requests_carry_an_anonymous_token(client: Client) -> None:
+    data = body(client.get("/whoami"))
+    assert data["id"] is None
+    assert data["claims"]["anonymous"] is True
+    assert "sub" not in data["claims"]
+
+
+def test_anonymous_requests_cost_no_query(client: Client, django_assert_num_queries: Any) -> None:
+    with django_assert_num_queries(0):
+        response = client.get("/whoami")
+        assert body(response)["claims"]["anonymous"] is True
+
+
+def custom_claims(request: HttpRequest, user: Any) -> dict[str, Any]:
+    return {"tenant": "labs-eu", "email": None, "roles": ["custom"]}
+
+
+def test_claims_hook_adds_changes_and_removes_claims(
+    client: Client, ada: Any, settings: Any, identity_on: dict[str, Any]
+) -> None:
+    settings.STRANGLER = {
+        **settings.STRANGLER,
+        "IDENTITY": {**identity_on, "CLAIMS": f"{__name__}.custom_claims"},
+    }
+    client.force_login(ada)
+    claims = body(client.get("/whoami"))["claims"]
+    assert claims["tenant"] == "labs-eu"
+    assert claims["roles"] == ["custom"]
+    assert "email" not in claims
+
+
+def test_every_method_is_bound(client: Client, ada: Any) -> None:
+    client.force_login(ada)
+    for method in ("POST", "DELETE"):
+        data = body(client.generic(method, "/whoami"))
+        assert data["username"] == "ada"
+        assert data["claims"]["req"]["method"] == method
+
+
+def test_a_session_invalidated_by_a_password_change_is_anonymous(client: Client, ada: Any) -> None:
+    client.force_login(ada)
+    ada.set_password("a-new-password-456")
+    ada.save()
+    assert body(client.get("/whoami"))["id"] is None
+
+
+def test_an_inactive_user_is_anonymous(client: Client, ada: Any) -> None:
+    client.force_login(ada)
+    ada.is_active = False
+    ada.save()
+    assert body(client.get("/whoami"))["id"] is None
+
+
+def test_the_in_process_transport_carries_the_token(
+    client: Client, ada: Any, settings: Any, legacy_app: Flask
+) -> None:
+    inprocess.app = legacy_app
+    settings.STRANGLER = {**settings.STRANGLER, "UPSTREAM": "wsgi:tests.identity.inprocess:app"}
+    client.force_login(ada)
+    response = client.get("/curators/9")
+    assert response.getvalue() == b"sample 9 for curator ada"
+    assert client.get("/whoami", HTTP_X_STRANGLER_IDENTITY_TOKEN="forged").status_code == 200
+
+
+def test_an_upstream_under_a_prefix_is_bound_to_the_full_path(
+    client: Client, ada: Any, settings: Any, legacy_app: Flask
+) -> None:
+    mounted = serve(Flask("root"))
+    mounted.server.app = DispatcherMiddleware(mounted.server.app, {"/legacy": legacy_app})
+    try:
+        settings.STRANGLER = {**settings.STRANGLER, "UPSTREAM": mounted.url + "/legacy"}
+        client.force_login(ada)
+        data = body(client.get("/whoami"))
+        assert data["username"] == "ada"
+        assert data["claims"]["req"]["path"] == "/legacy/whoami"
+    finally:
+        mounted.stop()
+
+
+def test_token_in_authorization_header(
+    client: Client, ada: Any, settings: Any, ed_keys: KeyPair, legacy_app: Flask
+) -> None:
+    app = create_legacy_app(
+        legacy_config(ed_keys.public, STRANGLER_IDENTITY_HEADER="Authorization")
+    )
+    server = serve(app)
+    try:
+        settings.STRANGLER = {
+            **settings.STRANGLER,
+            "UPSTREAM": server.url,
+            "IDENTITY": {"SIGNING_KEY": ed_keys.private, "HEADER": "Authorization"},
+        }
+        client.force_login(ada)
+        assert body(client.get("/whoami"))["username"] == "ada"
+        # A client's own Authorization never reaches Flask: Django's replaces it.
+        headers = body(client.get("/headers", HTTP_AUTHORIZATION="Bearer forged.by.client"))
+        values = [value for name, value in headers if name.lower() == "authorization"]
+        assert len(values) == 1
+        assert values[0].startswith("Bearer ey")
+        assert "forged" not in values[0]
+    finally:
+        server.stop()
+
+
+def test_no_signing_key_means_no_token(
+    client: Client, settings: Any, legacy: RunningServer
+) -> None:
+    settings.STRANGLER = {**settings.STRANGLER, "IDENTITY": {}}
+    headers = body(client.get("/headers", HTTP_X_STRANGLER_IDENTITY_TOKEN="forged"))
+    assert HEADER.lower() not in {name.lower() for name, _ in headers}
+
+
+def test_a_bad_key_fails_closed_and_is_logged(
+    client: Client, ada: Any, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.STRANGLER = {**settings.STRANGLER, "IDENTITY": {"SIGNING_KEY": "too-short"}}
+    client.force_login(ada)
+    with caplog.at_level(logging.ERROR, logger="strangler.identity"):
+        data = body(client.get("/whoami"))
+    assert data["id"] is None
+    assert "identity token not minted for GET /whoami" in caplog.text
+
+
+def test_a_client_cannot_replay_a_token_through_the_front(client: Client, ada: Any) -> None:
+    client.force_login(ada)
+    stolen = body(client.get("/headers"))
+    [token] = [value for name, value in stolen if name.lower() == HEADER.lower()]
+    client.logout()
+    response = client.get("/whoami", HTTP_X_STRANGLER_IDENTITY_TOKEN=token)
+    assert body(response)["id"] is None
+
+
+def test_a_token_in_the_query_string_is_ignored(client: Client, ada: Any) -> None:
+    client.force_login(ada)
+    [token] = [
+        value for name, value in body(client.get("/headers")) if name.lower() == HEADER.lower()
+    ]
+    client.logout()
+    for name in (HEADER, "token", "jwt"):
+        assert body(client.get(f"/whoami?{name}={token}"))["id"] is None
+
+
+# --- a client forging the header through a live front (gunicorn), every spelling ---------
+
+
+@pytest.fixture(scope="module")
+def live(ed_keys: KeyPair) -> Iterator[tuple[Front, RunningServer, str]]:
+    # Its own key pair: the live front signs with what it reads from the environment.
+    private, public, _ = generate_key_pair("EdDSA")
+    flask_server = serve(create_legacy_app(legacy_config(public)))
+    front = start_front(
+        flask_server.url,
+        {
+            "DJANGO_SETTINGS_MODULE": "tests.identity.front_settings",
+            "STRANGLER_TEST_SIGNING_KEY": private,
+            "DATABASE_URL": os.environ["DATABASE_URL"],
+        },
+    )
+    try:
+        yield front, flask_server, private
+    finally:
+        front.process.terminate()
+        front.process.wait(timeout=10)
+        flask_server.stop()
+
+
+def raw_get(front: Front, path: str, headers: list[tuple[str, str]]) -> tuple[int, Any]:
+    connection = http.client.HTTPConnection("127.0.0.1", front.port, timeout=10)
+    try:
+        connection.putrequest("GET", path)
+        for name, value in headers:
+            connection.putheader(name, value)
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+SPELLINGS = [
+    "X-Strangler-Identity-Token",
+    "x-strangler-identity-token",
+    "X-STRANGLER-IDENTITY-TOKEN",
+    "x-StRaNgLeR-iDeNtItY-tOkEn",
+    "X_Strangler_Identity_Token",
+    "x_strangler_identity_token",
+    "X-Strangler_Identity-Token",
+]
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_a_forged_identity_header_never_reaches_flask(
+    live: tuple[Front, RunningServer, str], spelling: str
+) -> None:
+    front, _, private = live
+    # Even a token Django's own key signed (for this very request) does not pass.
+    from strangler.identity.tokens import TokenSigner, load_signing_key
+
+    signer = TokenSigner(
+        load_signing_key("EdDSA", private), issuer="django", audience="flask", lifetime=60
+    )
+    forged = signer.mint({"sub": "7", "username": "ada"}, method="GET", path="/whoami")
+    status, data = raw_get(front, "/whoami", [(spelling, forged)])
+    assert status == 200
+    assert data["id"] is None
+    assert data["claims"]["anonymous"] is True  # Django's own anonymous token, not the forgery
+    status, headers = raw_get(front, "/headers", [(spelling, forged)])
+    identity = [value for name, value in headers if name.lower() == HEADER.lower()]
+    assert len(identity) == 1
+    assert identity[0] != forged
+
+
+def test_a_forged_header_sent_twice_never_reaches_flask(
+    live: tuple[Front, RunningServer, str],
+) -> None:
+    front, _, _ = live
+    status, headers = raw_get(front, "/headers", [(HEADER, "one"), (HEADER.lower(), "two")])
+    identity = [value for name, value in headers if name.lower() == HEADER.lower()]
+    assert status == 200
+    assert len(identity) == 1
+    assert identity[0] not in ("one", "two", "one,two", "one, two")
