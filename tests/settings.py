@@ -20,6 +20,7 @@ INSTALLED_APPS = [
     "strangler",
     "tests",
     "tests.db.schema_app",
+    "tests.db.adopt_app",
 ]
 
 # What `django-admin startproject` writes, with the front door first.

@@ -1,0 +1,311 @@
+"""``safemigrate``'s plan: for each unapplied migration, RUN, FAKE or REFUSE.
+
+A migration is judged by what it changes, not by its operations' names. The
+project state before and after it is rendered (as ``migrate`` renders it); the
+tables of every model it touches are reduced to items (``strangler.db.catalog``)
+on both sides, and the items that differ are what the migration does. Each of
+those is then looked up in the database:
+
+* every item already as the migration leaves it -> FAKE (Alembic did it);
+* every item still as the migration finds it -> RUN;
+* anything else -> REFUSE, with one line per item that is neither.
+
+Later migrations are judged against the database as the earlier ones will
+leave it, so an ``AddField`` after a RUN ``CreateModel`` is a RUN, and one that
+Alembic already applied is a FAKE.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from django.db import transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.migration import Migration
+from django.db.migrations.state import ProjectState
+from django.db.models import Model
+
+from .catalog import (
+    Catalog,
+    Column,
+    ItemKey,
+    Items,
+    describe_item,
+    item_subject,
+    model_items,
+    models_with_tables,
+    read_catalog,
+)
+
+__all__ = [
+    "AdoptionStep",
+    "LockTimeout",
+    "advisory_lock",
+    "apply_adoption",
+    "plan_adoption",
+]
+
+Action = Literal["run", "fake", "refuse"]
+
+# One lock per database for every safemigrate, whatever the project.
+LOCK_KEY = int.from_bytes(hashlib.sha256(b"strangler.safemigrate").digest()[:8], "big", signed=True)
+
+
+@dataclass
+class AdoptionStep:
+    """One unapplied migration and what safemigrate will do with it."""
+
+    migration: Migration
+    action: Action
+    differences: list[str] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.migration.app_label}.{self.migration.name}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "app": self.migration.app_label,
+            "name": self.migration.name,
+            "action": self.action,
+            "differences": list(self.differences),
+        }
+
+
+def _matches(expected: Any, live: Any) -> bool:
+    if isinstance(expected, Column) and isinstance(live, Column):
+        if (expected.type, expected.nullable) != (live.type, live.nullable):
+            return False
+        if expected.auto:
+            return live.auto
+        # A default Django does not declare is one it never relies on: it always
+        # sends a value. Flask may still rely on it, so it is left alone.
+        return expected.default is None or expected.default == live.default
+    return bool(expected == live)
+
+
+def _difference(key: ItemKey, live: Any, expected: Any) -> str:
+    subject = item_subject(key)
+    if key[2] == "table" and live is None:
+        return f"{subject}: missing in the database"
+    if key[2] == "table" and expected is None:
+        return f"{subject}: still in the database, the migration removes it"
+    if key[2] == "column" and live is None:
+        return f"{subject}: missing in the database, {expected} in the migration"
+    if key[2] == "column" and expected is None:
+        return f"{subject}: {live} in the database, the migration removes it"
+    return (
+        f"{subject}: {describe_item(key, live)} in the database, "
+        f"{describe_item(key, expected)} in the migration"
+    )
+
+
+def _affected_models(migration: Migration, apps: Any) -> list[type[Model]]:
+    """Models the migration's operations name, and the models that point at them."""
+    names: set[str] = set()
+    for operation in migration.operations:
+        for attr in ("name_lower", "model_name_lower", "old_name_lower", "new_name_lower"):
+            value = getattr(operation, attr, None)
+            if isinstance(value, str):
+                names.add(value)
+        for inner in getattr(operation, "database_operations", ()):
+            for attr in ("name_lower", "model_name_lower"):
+                value = getattr(inner, attr, None)
+                if isinstance(value, str):
+                    names.add(value)
+    found: list[type[Model]] = []
+    for name in sorted(names):
+        try:
+            model = apps.get_model(migration.app_label, name)
+        except LookupError:
+            continue
+        found.append(model)
+        found += [rel.related_model for rel in model._meta.related_objects]
+    return found
+
+
+def _items_for(
+    connection: BaseDatabaseWrapper,
+    models: Sequence[type[Model]],
+    catalog: Catalog,
+    editor: Any,
+) -> Items:
+    items: Items = {}
+    for model in models_with_tables(connection, models):
+        items.update(model_items(connection, model, catalog, editor))
+    return items
+
+
+def _judge(
+    before: Items, after: Items, live: Items, accept: set[str]
+) -> tuple[Action, list[str], list[str]]:
+    changed = [key for key in {*before, *after} if before.get(key) != after.get(key)]
+    done: list[ItemKey] = []
+    pending: list[ItemKey] = []
+    differences: list[str] = []
+    accepted: list[str] = []
+    missing_tables = {
+        key[:2] for key in changed if key[2] == "table" and after.get(key) and key not in live
+    }
+    for key in sorted(changed):
+        want, was, have = after.get(key), before.get(key), live.get(key)
+        if (want is None and have is None) or (want is not None and _matches(want, have)):
+            done.append(key)
+            continue
+        if (was is None and have is None) or (was is not None and _matches(was, have)):
+            pending.append(key)
+            continue
+        text = _difference(key, have, want)
+        (accepted if _accepted(text, accept) else differences).append(text)
+    if pending and (done or differences):
+        # Partly there: list what is missing too, not only what is wrong.
+        for key in sorted(pending):
+            if key[2] != "table" and key[:2] in missing_tables:
+                continue
+            text = _difference(key, live.get(key), after.get(key))
+            (accepted if _accepted(text, accept) else differences).append(text)
+    if differences:
+        return "refuse", differences, accepted
+    if accepted or (done and not pending):
+        return "fake", [], accepted
+    return "run", [], accepted
+
+
+def _accepted(text: str, accept: set[str]) -> bool:
+    return text in accept or text.split(": ", 1)[0] in accept
+
+
+def applied_state(executor: MigrationExecutor) -> ProjectState:
+    """The project state the applied migrations (as recorded) have built."""
+    loader = executor.loader
+    state = ProjectState(real_apps=loader.unmigrated_apps)
+    applied = {
+        loader.graph.nodes[key] for key in loader.applied_migrations if key in loader.graph.nodes
+    }
+    for migration, _ in executor.migration_plan(loader.graph.leaf_nodes(), clean_start=True):
+        if migration in applied:
+            migration.mutate_state(state, preserve=False)
+    return state
+
+
+def plan_adoption(
+    executor: MigrationExecutor,
+    targets: list[tuple[str, str | None]],
+    accept: Sequence[str] = (),
+) -> list[AdoptionStep]:
+    """Decide RUN, FAKE or REFUSE for each migration ``migrate`` would apply to ``targets``.
+
+    Reads the database (the catalog, ``django_migrations``) and changes nothing.
+    ``accept`` lists differences (the whole line, or the part before ``": "``)
+    to treat as matching; a migration left with only accepted differences is
+    faked.
+    """
+    connection = executor.connection
+    plan = executor.migration_plan(targets)
+    if any(backwards for _, backwards in plan):
+        undo = ", ".join(f"{m.app_label}.{m.name}" for m, backwards in plan if backwards)
+        raise ValueError(f"reaching the target would unapply {undo}; use migrate to go back")
+    if not plan:
+        return []
+    catalog = read_catalog(connection)
+    live = dict(catalog.items)
+    state = applied_state(executor)
+    steps: list[AdoptionStep] = []
+    accept_set = set(accept)
+    with connection.schema_editor(collect_sql=True, atomic=False) as editor:
+        for migration, _ in plan:
+            before = _items_for(
+                connection, _affected_models(migration, state.apps), catalog, editor
+            )
+            state = migration.mutate_state(state, preserve=False)
+            after = _items_for(connection, _affected_models(migration, state.apps), catalog, editor)
+            action, differences, accepted = _judge(before, after, live, accept_set)
+            steps.append(AdoptionStep(migration, action, differences, accepted))
+            if action != "fake":
+                # Carry on as if the database now matched the migration's result.
+                for key in {*before, *after}:
+                    if key in after:
+                        live[key] = after[key]
+                    else:
+                        live.pop(key, None)
+    return steps
+
+
+def unused_acceptances(steps: Sequence[AdoptionStep], accept: Sequence[str]) -> list[str]:
+    """The ``accept`` entries that matched no difference (most likely typos)."""
+    used = [text for step in steps for text in step.accepted]
+    return [entry for entry in accept if not any(_accepted(text, {entry}) for text in used)]
+
+
+class LockTimeout(Exception):
+    """Another safemigrate held the advisory lock for longer than we would wait."""
+
+
+@contextmanager
+def advisory_lock(connection: BaseDatabaseWrapper, timeout: float) -> Iterator[None]:
+    """Hold PostgreSQL's session advisory lock for safemigrate on this database."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
+            if cursor.fetchone()[0]:
+                break
+            if time.monotonic() >= deadline:
+                raise LockTimeout(
+                    f"another safemigrate has held the lock on database "
+                    f"{connection.alias!r} for more than {timeout:g}s"
+                )
+            time.sleep(0.1)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+
+
+def apply_adoption(
+    executor: MigrationExecutor,
+    steps: Sequence[AdoptionStep],
+    progress: Any = None,
+) -> ProjectState:
+    """Fake the FAKE steps and run the RUN steps, in order, in one transaction.
+
+    Refuses (``ValueError``) a plan with a REFUSE step, before touching anything.
+    When every migration is atomic and the database can roll back DDL, a
+    failure part-way undoes the migrations already run or faked.
+    """
+    refused = [step.label for step in steps if step.action == "refuse"]
+    if refused:
+        raise ValueError(f"the plan refuses {', '.join(refused)}")
+    connection = executor.connection
+    executor.recorder.ensure_schema()
+    state = applied_state(executor)
+    all_atomic = connection.features.can_rollback_ddl and all(
+        step.migration.atomic for step in steps
+    )
+    with transaction.atomic(using=connection.alias) if all_atomic else _nothing():
+        state.apps  # render once, as migrate does  # noqa: B018
+        for step in steps:
+            if progress is not None:
+                progress(step)
+            if step.action == "fake":
+                executor.apply_migration(state, step.migration, fake=True)
+                state = step.migration.mutate_state(state, preserve=False)
+            else:
+                state = executor.apply_migration(state, step.migration)
+    return state
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield

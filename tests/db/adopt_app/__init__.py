@@ -1,0 +1,1 @@
+"""The Django models that take over the legacy app's tables (``tests/db/legacy``)."""
