@@ -41,6 +41,25 @@ IDENTITY_DEFAULTS: dict[str, Any] = {
     "HEADER": "X-Strangler-Identity-Token",
     # Import path of a ``(request, user) -> dict`` callable that adds or changes claims.
     "CLAIMS": None,
+    # Cut-over from Flask's login: None (off) or a dict (see FLASK_SESSION_DEFAULTS).
+    "FLASK_SESSION": None,
+}
+
+# STRANGLER["IDENTITY"]["FLASK_SESSION"]: accept a Flask-Login session cookie once.
+FLASK_SESSION_DEFAULTS: dict[str, Any] = {
+    # Flask's SECRET_KEY (required); the cookie is verified with it as Flask does.
+    "SECRET_KEY": None,
+    # Flask's SESSION_COOKIE_NAME.
+    "COOKIE_NAME": "session",
+    # Flask's SESSION_COOKIE_PATH and SESSION_COOKIE_DOMAIN, to delete the cookie once used.
+    "COOKIE_PATH": "/",
+    "COOKIE_DOMAIN": None,
+    # Seconds a Flask cookie stays valid (Flask's PERMANENT_SESSION_LIFETIME, 31 days).
+    "MAX_AGE": 31 * 24 * 3600,
+    # Import path of a ``(flask_user_id: str) -> Django user | None``; None looks up the pk.
+    "USER": None,
+    # Django cache alias remembering used cookies, so each is accepted once (shared cache!).
+    "CACHE": "default",
 }
 
 DEFAULTS: dict[str, Any] = {
