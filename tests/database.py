@@ -93,7 +93,11 @@ def _start_throwaway_cluster() -> str | None:
 
 
 def database_settings() -> dict[str, Any]:
-    """The ``default`` database for the tests; exits pytest with a clear message if none."""
+    """The ``default`` database for the tests; exits pytest with a clear message if none.
+
+    The test database is named after this process, so two test runs on one
+    server (a developer's and a matrix run) never drop each other's.
+    """
     url = os.environ.get("DATABASE_URL")
     if not url:
         if _answers("127.0.0.1", 5432):
@@ -108,4 +112,6 @@ def database_settings() -> dict[str, Any]:
         if url is None:
             raise SystemExit(NO_DATABASE)
         os.environ["DATABASE_URL"] = url
-    return parse_database_url(url)
+    settings = parse_database_url(url)
+    settings["TEST"] = {"NAME": f"test_{settings['NAME']}_{os.getpid()}"}
+    return settings

@@ -208,9 +208,8 @@ class HttpTransport:
                     "the upstream application sent an invalid response"
                 ) from exc
             return self._stream(conn, response, request)
-        raise UpstreamUnavailable(
-            "the upstream application could not be reached"
-        )  # pragma: no cover
+        # Every attempt met a kept-alive connection the upstream had just closed.
+        raise UpstreamUnavailable("the upstream application closed the connection")
 
     def _headers(self, request: UpstreamRequest) -> dict[str, str]:
         headers: dict[str, str] = {}
