@@ -14,3 +14,4 @@ class StranglerConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the checks)
+        from .db import checks as db_checks  # noqa: F401  (database side: E040-E059)

@@ -299,9 +299,16 @@ def read_catalog(connection: BaseDatabaseWrapper, schemas: Iterable[str] | None 
 
 
 def models_with_tables(
-    connection: BaseDatabaseWrapper, models: Iterable[type[Model]]
+    connection: BaseDatabaseWrapper,
+    models: Iterable[type[Model]],
+    *,
+    include_unmanaged: bool = False,
 ) -> Iterator[type[Model]]:
-    """The models (and their auto-created M2M tables) this database holds a table for."""
+    """The models (and their auto-created M2M tables) this database holds a table for.
+
+    Unmanaged models are left out unless ``include_unmanaged``: no migration
+    creates their tables, but they still map them.
+    """
     seen: set[type[Model]] = set()
     for model in models:
         candidates: list[Any] = [model]
@@ -311,7 +318,9 @@ def models_with_tables(
                 candidates.append(through)
         for candidate in candidates:
             opts = candidate._meta
-            if candidate in seen or not opts.managed or opts.proxy or opts.swapped:
+            if candidate in seen or opts.proxy or opts.swapped:
+                continue
+            if not (opts.managed or include_unmanaged):
                 continue
             if not router.allow_migrate_model(connection.alias, candidate):
                 continue

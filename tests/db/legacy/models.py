@@ -6,7 +6,6 @@ import datetime
 import decimal
 
 from sqlalchemy import (
-    BigInteger,
     Column,
     DateTime,
     ForeignKey,
@@ -28,7 +27,7 @@ class Person(Base):
     __tablename__ = "person"
     __table_args__ = {"schema": "stga_core"}
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), index=True)
 
 
@@ -36,7 +35,7 @@ class Tag(Base):
     __tablename__ = "tag"
     __table_args__ = {"schema": "stga_labs"}
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     label: Mapped[str] = mapped_column(String(50), unique=True)
 
 
@@ -44,7 +43,7 @@ class Sample(Base):
     __tablename__ = "sample"
     __table_args__ = {"schema": "stga_labs"}
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     owner_id: Mapped[int] = mapped_column(ForeignKey("stga_core.person.id"), index=True)
     created: Mapped[datetime.datetime] = mapped_column(
@@ -56,8 +55,6 @@ class Sample(Base):
 sample_tags = Table(
     "sample_tags",
     Base.metadata,
-    # Django's migrations give an auto-created M2M table an integer id
-    # (DEFAULT_AUTO_FIELD), whatever the app's default_auto_field says.
     Column("id", Integer, primary_key=True),
     Column("sample_id", ForeignKey("stga_labs.sample.id"), nullable=False, index=True),
     Column("tag_id", ForeignKey("stga_labs.tag.id"), nullable=False, index=True),
@@ -72,5 +69,5 @@ class Instrument(Base):
     __tablename__ = "instrument"
     __table_args__ = {"schema": "stga_labs"}
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     serial: Mapped[str] = mapped_column(String(40), unique=True)
