@@ -525,3 +525,11 @@ def test_attack_plain_user_headers_are_not_trusted(
         "X-Forwarded-User": "7",
     }
     assert_anonymous(get(http, legacy, "/whoami", headers=headers))
+
+
+@pytest.mark.parametrize("leeway", [-1, 61, "5"])
+def test_an_unreasonable_leeway_fails_loudly(ed_keys: KeyPair, leeway: object) -> None:
+    app = create_legacy_app(flask_config(ed_keys, STRANGLER_LEEWAY=leeway))
+    app.config["PROPAGATE_EXCEPTIONS"] = True
+    with pytest.raises(KeyConfigError, match="STRANGLER_LEEWAY"):
+        app.test_client().get("/whoami")

@@ -133,6 +133,9 @@ def build_verifier(config: dict[str, Any]) -> TokenVerifier:
         keys = [load_verifying_key(key) for key in configured]
     else:
         raise KeyConfigError("STRANGLER_VERIFYING_KEYS must be a dict {kid: key} or a list of keys")
+    leeway = config["STRANGLER_LEEWAY"]
+    if isinstance(leeway, bool) or not isinstance(leeway, int | float) or not 0 <= leeway <= 60:
+        raise KeyConfigError(f"STRANGLER_LEEWAY must be 0-60 seconds, not {leeway!r}")
     issuer, audience = config["STRANGLER_ISSUER"], config["STRANGLER_AUDIENCE"]
     if not issuer or not audience:
         raise KeyConfigError("STRANGLER_ISSUER and STRANGLER_AUDIENCE must not be empty")
@@ -141,7 +144,7 @@ def build_verifier(config: dict[str, Any]) -> TokenVerifier:
         algorithms=config["STRANGLER_ALGORITHMS"],
         issuer=issuer,
         audience=audience,
-        leeway=config["STRANGLER_LEEWAY"],
+        leeway=leeway,
         max_size=config["STRANGLER_MAX_TOKEN_SIZE"],
     )
 

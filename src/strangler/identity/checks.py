@@ -1,0 +1,367 @@
+"""System checks for ``STRANGLER["IDENTITY"]``: ids strangler.E020-E039 / W020-W039.
+
+Every id is listed, with what to do about it, in ``docs/checks.md``. Where
+Django can see the Flask app (``STRANGLER["FLASK_APP"]`` or a ``wsgi:``
+upstream), its ``STRANGLER_*`` config is checked against Django's too, so
+that a key or audience mismatch is found by ``manage.py check`` rather than
+by every user appearing logged out.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import re
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils.module_loading import import_string
+from django.views.debug import SafeExceptionReporterFilter
+
+from ..conf import FLASK_SESSION_DEFAULTS, IDENTITY_DEFAULTS, get_conf
+from ..forwarding.upstream import UpstreamConfigError, WsgiUpstream, parse_upstream
+from .tokens import ALGORITHMS, KeyConfigError, load_signing_key, load_verifying_key
+
+AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
+# Spelled out rather than imported: importing the cut-over module needs
+# django.contrib.auth installed, and these checks run in every project.
+BACKEND_PATH = "strangler.identity.cutover.FlaskSessionBackend"
+MIDDLEWARE_PATH = "strangler.identity.cutover.FlaskSessionMiddleware"
+# Beyond this, a token copied from a log or a proxy stays useful for too long.
+MAX_LIFETIME = 300
+MAX_LEEWAY = 30
+# RFC 9110 §5.6.2 token characters.
+_FIELD_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_RESERVED_HEADERS = frozenset(
+    {"host", "cookie", "content-length", "content-type", "connection", "transfer-encoding"}
+)
+
+
+@register(Tags.security)
+def check_identity(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``STRANGLER["IDENTITY"]``: keys, claims, lifetime, header, and the cut-over."""
+    raw = getattr(settings, "STRANGLER", None)
+    raw_identity = raw.get("IDENTITY") if isinstance(raw, dict) else None
+    if raw_identity is None:
+        return []  # identity not configured: tokens are off, nothing to check
+    if not isinstance(raw_identity, dict):
+        return [
+            Error(
+                f"STRANGLER['IDENTITY'] must be a dict, not {type(raw_identity).__name__}.",
+                hint='For example {"SIGNING_KEY": "<PEM from manage.py strangler_keys>"}.',
+                id="strangler.E020",
+            )
+        ]
+    errors: list[CheckMessage] = []
+    for key in raw_identity:
+        if key not in IDENTITY_DEFAULTS:
+            errors.append(_unknown_key("IDENTITY", key, IDENTITY_DEFAULTS, "strangler.E021"))
+    identity = get_conf()["IDENTITY"]
+    errors += _check_key(identity)
+    errors += _check_claims(identity)
+    errors += _check_header(identity["HEADER"])
+    errors += _check_cutover(identity["FLASK_SESSION"])
+    if identity["SIGNING_KEY"] and not errors:
+        errors += _check_flask_app(identity)
+    return errors
+
+
+def _unknown_key(where: str, key: object, known: dict[str, Any], id: str) -> CheckMessage:
+    close = difflib.get_close_matches(str(key), known, n=1)
+    return Error(
+        f"STRANGLER['{where}'] has an unknown key {key!r}.",
+        hint=f"Did you mean {close[0]!r}?" if close else f"Known keys: {', '.join(known)}.",
+        id=id,
+    )
+
+
+def _check_key(identity: dict[str, Any]) -> list[CheckMessage]:
+    algorithm = identity["ALGORITHM"]
+    if algorithm not in ALGORITHMS:
+        return [
+            Error(
+                f"STRANGLER['IDENTITY']['ALGORITHM'] is {algorithm!r}.",
+                hint=f"Use one of {', '.join(ALGORITHMS)} (EdDSA, the default, is recommended).",
+                id="strangler.E022",
+            )
+        ]
+    key = identity["SIGNING_KEY"]
+    if key is None:
+        return [
+            Warning(
+                "STRANGLER['IDENTITY'] has no SIGNING_KEY: no identity token is sent, "
+                "so Flask sees every request as anonymous.",
+                hint="Run `manage.py strangler_keys` and paste the settings it prints.",
+                id="strangler.W020",
+            )
+        ]
+    try:
+        load_signing_key(algorithm, key, identity["KEY_ID"])
+    except KeyConfigError as exc:
+        return [
+            Error(
+                f"STRANGLER['IDENTITY']['SIGNING_KEY'] cannot sign {algorithm}: {exc}.",
+                hint="Run `manage.py strangler_keys` for a new key pair.",
+                id="strangler.E023",
+            )
+        ]
+    errors: list[CheckMessage] = []
+    if algorithm == "HS256":
+        secret = key.encode() if isinstance(key, str) else key
+        django_secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+        if any(secret == (s.encode() if isinstance(s, str) else s) for s in django_secrets if s):
+            errors.append(
+                Error(
+                    "The HS256 SIGNING_KEY is Django's SECRET_KEY.",
+                    hint="Use a separate random secret (manage.py strangler_keys --algorithm "
+                    "HS256): Flask must not hold the key that signs Django's sessions.",
+                    id="strangler.E024",
+                )
+            )
+    return errors
+
+
+def _check_claims(identity: dict[str, Any]) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    for name in ("ISSUER", "AUDIENCE"):
+        value = identity[name]
+        if not isinstance(value, str) or not value.strip():
+            errors.append(
+                Error(
+                    f"STRANGLER['IDENTITY'][{name!r}] must be a non-empty string, not {value!r}.",
+                    hint=f"The default is {IDENTITY_DEFAULTS[name]!r}; Flask checks the same "
+                    f"value (STRANGLER_{name}).",
+                    id="strangler.E025",
+                )
+            )
+    lifetime = identity["LIFETIME"]
+    if isinstance(lifetime, bool) or not isinstance(lifetime, int) or lifetime <= 0:
+        errors.append(
+            Error(
+                f"STRANGLER['IDENTITY']['LIFETIME'] must be a positive number of seconds, "
+                f"not {lifetime!r}.",
+                hint="The default is 60.",
+                id="strangler.E026",
+            )
+        )
+    elif lifetime > MAX_LIFETIME:
+        errors.append(
+            Warning(
+                f"STRANGLER['IDENTITY']['LIFETIME'] is {lifetime} s; a token is used once, "
+                f"within milliseconds of being minted.",
+                hint=f"Keep it at most {MAX_LIFETIME} s (the default is 60): a longer "
+                f"lifetime only helps whoever copies a token.",
+                id="strangler.W027",
+            )
+        )
+    path = identity["CLAIMS"]
+    if path:
+        try:
+            hook = import_string(path)
+        except ImportError as exc:
+            hook = None
+            detail = str(exc)
+        else:
+            detail = "it is not callable"
+        if not callable(hook):
+            errors.append(
+                Error(
+                    f"STRANGLER['IDENTITY']['CLAIMS'] {path!r} cannot be used: {detail}.",
+                    hint="Name a (request, user) -> dict function, e.g. 'myproject.claims.extra'.",
+                    id="strangler.E030",
+                )
+            )
+    return errors
+
+
+def _check_header(header: object) -> list[CheckMessage]:
+    if (
+        not isinstance(header, str)
+        or not _FIELD_NAME.match(header)
+        or header.lower() in _RESERVED_HEADERS
+    ):
+        return [
+            Error(
+                f"STRANGLER['IDENTITY']['HEADER'] {header!r} is not a usable header name.",
+                hint="Use the default 'X-Strangler-Identity-Token', or 'Authorization'.",
+                id="strangler.E028",
+            )
+        ]
+    meta_key = "HTTP_" + header.upper().replace("-", "_")
+    if not SafeExceptionReporterFilter.hidden_settings.search(meta_key):
+        return [
+            Warning(
+                f"Django's error reports would show the {header!r} header (the token) unredacted.",
+                hint="Use a header name containing TOKEN or AUTH, like the default "
+                "'X-Strangler-Identity-Token'.",
+                id="strangler.W029",
+            )
+        ]
+    return []
+
+
+def _check_cutover(value: object) -> list[CheckMessage]:
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        return [
+            Error(
+                "STRANGLER['IDENTITY']['FLASK_SESSION'] must be None or a dict.",
+                hint='For example {"SECRET_KEY": "<Flask\'s SECRET_KEY>"}.',
+                id="strangler.E031",
+            )
+        ]
+    errors: list[CheckMessage] = [
+        _unknown_key("IDENTITY']['FLASK_SESSION", key, FLASK_SESSION_DEFAULTS, "strangler.E031")
+        for key in value
+        if key not in FLASK_SESSION_DEFAULTS
+    ]
+    conf = {**FLASK_SESSION_DEFAULTS, **value}
+    if not conf["SECRET_KEY"]:
+        errors.append(
+            Error(
+                "The cut-over (FLASK_SESSION) has no SECRET_KEY.",
+                hint="Set it to the Flask app's SECRET_KEY (a list for SECRET_KEY_FALLBACKS).",
+                id="strangler.E031",
+            )
+        )
+    if conf["USER"]:
+        try:
+            import_string(conf["USER"])
+        except ImportError as exc:
+            errors.append(
+                Error(
+                    f"FLASK_SESSION['USER'] {conf['USER']!r} cannot be imported: {exc}.",
+                    hint="Name a (flask_user_id: str) -> user-or-None function.",
+                    id="strangler.E031",
+                )
+            )
+    backends = list(getattr(settings, "AUTHENTICATION_BACKENDS", []))
+    if BACKEND_PATH not in backends:
+        errors.append(
+            Error(
+                f"The cut-over is on but {BACKEND_PATH} is not in AUTHENTICATION_BACKENDS.",
+                hint=f"Add {BACKEND_PATH!r} after Django's ModelBackend.",
+                id="strangler.E032",
+            )
+        )
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    if MIDDLEWARE_PATH not in middleware or (
+        AUTH_MIDDLEWARE in middleware
+        and middleware.index(MIDDLEWARE_PATH) < middleware.index(AUTH_MIDDLEWARE)
+    ):
+        errors.append(
+            Error(
+                f"The cut-over is on but {MIDDLEWARE_PATH} is not in MIDDLEWARE after "
+                f"AuthenticationMiddleware: Django pages will not log Flask users in.",
+                hint=f"Put {MIDDLEWARE_PATH!r} right after {AUTH_MIDDLEWARE!r}.",
+                id="strangler.E033",
+            )
+        )
+    if conf["COOKIE_NAME"] == settings.SESSION_COOKIE_NAME:
+        errors.append(
+            Error(
+                f"Flask's and Django's session cookies are both named {conf['COOKIE_NAME']!r}.",
+                hint="Rename Django's (SESSION_COOKIE_NAME) so both can live side by side.",
+                id="strangler.E034",
+            )
+        )
+    cache = getattr(settings, "CACHES", {}).get(conf["CACHE"])
+    backend = (cache or {}).get("BACKEND", "django.core.cache.backends.locmem.LocMemCache")
+    if cache is None and conf["CACHE"] != "default":
+        errors.append(
+            Error(
+                f"FLASK_SESSION['CACHE'] names the cache {conf['CACHE']!r}, not in CACHES.",
+                id="strangler.E031",
+            )
+        )
+    elif backend.endswith(("LocMemCache", "DummyCache")):
+        errors.append(
+            Warning(
+                f"The cut-over remembers used Flask cookies in a {backend.rsplit('.', 1)[-1]}, "
+                f"which other processes do not share: a copied cookie could be used once per "
+                f"process.",
+                hint="Point FLASK_SESSION['CACHE'] at a shared cache (Redis, Memcached, database).",
+                id="strangler.W035",
+            )
+        )
+    return errors
+
+
+def _flask_app() -> Any:
+    conf = get_conf()
+    path = conf["FLASK_APP"]
+    try:
+        if path:
+            module, _, attribute = str(path).partition(":")
+            return getattr(importlib.import_module(module), attribute or "app", None)
+        upstream = parse_upstream(conf["UPSTREAM"])
+        if isinstance(upstream, WsgiUpstream):
+            return upstream.load()
+    except (ImportError, UpstreamConfigError):
+        return None  # reported by the forwarding and inventory checks
+    return None
+
+
+def _check_flask_app(identity: dict[str, Any]) -> list[CheckMessage]:
+    app = _flask_app()
+    config = getattr(app, "config", None)
+    extensions = getattr(app, "extensions", None)
+    if not isinstance(config, dict) or not isinstance(extensions, dict):
+        return []  # not a Flask app Django can see: nothing to compare
+    if "strangler" not in extensions:
+        return [
+            Warning(
+                "The Flask app does not use strangler.flask.DjangoIdentity, so it ignores "
+                "the identity token.",
+                hint="Add `DjangoIdentity(app)` (docs/identity.md).",
+                id="strangler.W036",
+            )
+        ]
+    errors: list[CheckMessage] = []
+    key = load_signing_key(identity["ALGORITHM"], identity["SIGNING_KEY"], identity["KEY_ID"])
+    trusted = config.get("STRANGLER_VERIFYING_KEYS") or {}
+    try:
+        if isinstance(trusted, dict):
+            kids = {load_verifying_key(v, kid=str(k)).kid for k, v in trusted.items()}
+        else:
+            kids = {load_verifying_key(v).kid for v in trusted}
+    except KeyConfigError as exc:
+        kids = set()
+        errors.append(
+            Error(
+                f"The Flask app's STRANGLER_VERIFYING_KEYS cannot be used: {exc}.",
+                hint="Paste the Flask settings `manage.py strangler_keys` printed.",
+                id="strangler.E037",
+            )
+        )
+    mismatches = []
+    if key.kid not in kids:
+        mismatches.append(f"it does not trust the signing key (kid {key.kid!r})")
+    if identity["ALGORITHM"] not in (config.get("STRANGLER_ALGORITHMS") or []):
+        mismatches.append(f"STRANGLER_ALGORITHMS does not allow {identity['ALGORITHM']}")
+    for name in ("ISSUER", "AUDIENCE"):
+        if config.get(f"STRANGLER_{name}") != identity[name]:
+            mismatches.append(f"STRANGLER_{name} is not {identity[name]!r}")
+    if config.get("STRANGLER_IDENTITY_HEADER", "").lower() != identity["HEADER"].lower():
+        mismatches.append(f"STRANGLER_IDENTITY_HEADER is not {identity['HEADER']!r}")
+    if mismatches and not errors:
+        errors.append(
+            Error(
+                "The Flask app would refuse Django's tokens: " + "; ".join(mismatches) + ".",
+                hint="Give both sides the settings `manage.py strangler_keys` prints.",
+                id="strangler.E037",
+            )
+        )
+    leeway = config.get("STRANGLER_LEEWAY")
+    if isinstance(leeway, int | float) and not 0 <= leeway <= MAX_LEEWAY:
+        errors.append(
+            Warning(
+                f"The Flask app's STRANGLER_LEEWAY is {leeway} s.",
+                hint=f"Keep it between 0 and {MAX_LEEWAY} s (default 5): synchronise clocks "
+                f"instead of widening the window.",
+                id="strangler.W038",
+            )
+        )
+    return errors

@@ -1,0 +1,184 @@
+"""System checks for STRANGLER["IDENTITY"] (strangler/identity/checks.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.checks import run_checks
+from django.test import override_settings
+
+from strangler.identity.cutover import BACKEND_PATH, MIDDLEWARE_PATH
+from strangler.identity.tokens import generate_key_pair
+from tests.identity import inprocess
+from tests.identity.conftest import KeyPair
+from tests.identity.legacy import create_legacy_app, legacy_config
+
+AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
+
+
+def ids(settings: Any, identity: object, **overrides: Any) -> set[str]:
+    strangler = {**settings.STRANGLER, "IDENTITY": identity}
+    with override_settings(STRANGLER=strangler, **overrides):
+        return {
+            message.id
+            for message in run_checks()
+            if message.id and message.id.startswith("strangler.")
+        }
+
+
+def test_a_good_configuration_is_clean(settings: Any, ed_keys: KeyPair) -> None:
+    assert ids(settings, {"SIGNING_KEY": ed_keys.private}) == set()
+
+
+def test_identity_not_configured_is_silent(settings: Any) -> None:
+    assert not {i for i in ids(settings, None) if i.startswith("strangler.E02")}
+
+
+@pytest.mark.parametrize(
+    ("identity", "expected"),
+    [
+        ("not a dict", "strangler.E020"),
+        ({"SIGNING_KEY": "x" * 40, "ALGORITHM": "HS256", "LIFETME": 60}, "strangler.E021"),
+        ({"SIGNING_KEY": "x" * 40, "ALGORITHM": "RS256"}, "strangler.E022"),
+        ({"SIGNING_KEY": "x" * 40, "ALGORITHM": "none"}, "strangler.E022"),
+        ({}, "strangler.W020"),
+        ({"SIGNING_KEY": None}, "strangler.W020"),
+        ({"SIGNING_KEY": "short", "ALGORITHM": "HS256"}, "strangler.E023"),
+        ({"SIGNING_KEY": "not a pem"}, "strangler.E023"),
+        ({"SIGNING_KEY": "x" * 40, "ALGORITHM": "HS256", "ISSUER": ""}, "strangler.E025"),
+        ({"SIGNING_KEY": "x" * 40, "ALGORITHM": "HS256", "AUDIENCE": None}, "strangler.E025"),
+        ({"SIGNING_KEY": "x" * 40, "ALGORITHM": "HS256", "LIFETIME": 0}, "strangler.E026"),
+        ({"SIGNING_KEY": "x" * 40, "ALGORITHM": "HS256", "LIFETIME": "60"}, "strangler.E026"),
+        ({"SIGNING_KEY": "x" * 40, "ALGORITHM": "HS256", "LIFETIME": 3600}, "strangler.W027"),
+        ({"SIGNING_KEY": "x" * 40, "ALGORITHM": "HS256", "HEADER": "X Bad"}, "strangler.E028"),
+        ({"SIGNING_KEY": "x" * 40, "ALGORITHM": "HS256", "HEADER": "Cookie"}, "strangler.E028"),
+        ({"SIGNING_KEY": "x" * 40, "ALGORITHM": "HS256", "HEADER": "X-User"}, "strangler.W029"),
+        (
+            {"SIGNING_KEY": "x" * 40, "ALGORITHM": "HS256", "CLAIMS": "no.such.hook"},
+            "strangler.E030",
+        ),
+        ({"SIGNING_KEY": "x" * 40, "ALGORITHM": "HS256", "CLAIMS": "os.sep"}, "strangler.E030"),
+    ],
+)
+def test_misconfiguration_is_reported(settings: Any, identity: object, expected: str) -> None:
+    assert expected in ids(settings, identity)
+
+
+def test_the_private_key_of_another_algorithm_is_reported(settings: Any, ed_keys: KeyPair) -> None:
+    assert "strangler.E023" in ids(settings, {"SIGNING_KEY": ed_keys.private, "ALGORITHM": "ES256"})
+
+
+def test_hs256_with_djangos_secret_key_is_reported(settings: Any) -> None:
+    secret = "s" * 50
+    identity = {"SIGNING_KEY": secret, "ALGORITHM": "HS256"}
+    assert "strangler.E024" in ids(settings, identity, SECRET_KEY=secret)
+    assert "strangler.E024" not in ids(settings, identity, SECRET_KEY="t" * 50)
+
+
+def test_authorization_header_is_fine(settings: Any, ed_keys: KeyPair) -> None:
+    assert ids(settings, {"SIGNING_KEY": ed_keys.private, "HEADER": "Authorization"}) == set()
+
+
+def cutover_settings(settings: Any) -> dict[str, Any]:
+    stack = list(settings.MIDDLEWARE)
+    stack.insert(stack.index(AUTH) + 1, MIDDLEWARE_PATH)
+    return {
+        "MIDDLEWARE": stack,
+        "AUTHENTICATION_BACKENDS": ["django.contrib.auth.backends.ModelBackend", BACKEND_PATH],
+        "CACHES": {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache"}},
+    }
+
+
+def test_a_complete_cutover_is_clean(settings: Any, ed_keys: KeyPair) -> None:
+    identity = {"SIGNING_KEY": ed_keys.private, "FLASK_SESSION": {"SECRET_KEY": "flask"}}
+    assert ids(settings, identity, **cutover_settings(settings)) == set()
+
+
+@pytest.mark.parametrize(
+    ("flask_session", "change", "expected"),
+    [
+        ("yes", {}, "strangler.E031"),
+        ({}, {}, "strangler.E031"),
+        ({"SECRET_KEY": "f", "COOKIE": "s"}, {}, "strangler.E031"),
+        ({"SECRET_KEY": "f", "USER": "no.such.mapper"}, {}, "strangler.E031"),
+        ({"SECRET_KEY": "f", "CACHE": "nowhere"}, {}, "strangler.E031"),
+        ({"SECRET_KEY": "f"}, {"AUTHENTICATION_BACKENDS": []}, "strangler.E032"),
+        ({"SECRET_KEY": "f"}, {"MIDDLEWARE": "no cut-over middleware"}, "strangler.E033"),
+        ({"SECRET_KEY": "f"}, {"MIDDLEWARE": "before auth"}, "strangler.E033"),
+        ({"SECRET_KEY": "f", "COOKIE_NAME": "sessionid"}, {}, "strangler.E034"),
+        ({"SECRET_KEY": "f"}, {"CACHES": "locmem"}, "strangler.W035"),
+    ],
+)
+def test_cutover_misconfiguration_is_reported(
+    settings: Any, ed_keys: KeyPair, flask_session: object, change: dict[str, Any], expected: str
+) -> None:
+    overrides = cutover_settings(settings)
+    for name, value in change.items():
+        if value == "no cut-over middleware":
+            value = list(settings.MIDDLEWARE)
+        elif value == "before auth":
+            value = [m for m in overrides["MIDDLEWARE"] if m != MIDDLEWARE_PATH]
+            value.insert(value.index(AUTH), MIDDLEWARE_PATH)
+        elif value == "locmem":
+            value = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+        overrides[name] = value
+    identity = {"SIGNING_KEY": ed_keys.private, "FLASK_SESSION": flask_session}
+    assert expected in ids(settings, identity, **overrides)
+
+
+@pytest.fixture
+def flask_upstream(settings: Any) -> Any:
+    def use(app: Any) -> None:
+        inprocess.app = app
+        settings.STRANGLER = {**settings.STRANGLER, "UPSTREAM": "wsgi:tests.identity.inprocess:app"}
+
+    return use
+
+
+def test_a_flask_app_that_trusts_the_key_is_clean(
+    settings: Any, ed_keys: KeyPair, flask_upstream: Any
+) -> None:
+    flask_upstream(create_legacy_app(legacy_config(ed_keys.public)))
+    assert ids(settings, {"SIGNING_KEY": ed_keys.private}) == set()
+
+
+def test_a_flask_app_with_another_key_is_reported(
+    settings: Any, ed_keys: KeyPair, flask_upstream: Any
+) -> None:
+    _, other_public, _ = generate_key_pair("EdDSA")
+    flask_upstream(create_legacy_app(legacy_config(other_public)))
+    assert "strangler.E037" in ids(settings, {"SIGNING_KEY": ed_keys.private})
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"STRANGLER_AUDIENCE": "other"},
+        {"STRANGLER_ISSUER": "other"},
+        {"STRANGLER_ALGORITHMS": ["ES256"]},
+        {"STRANGLER_IDENTITY_HEADER": "Authorization"},
+        {"STRANGLER_VERIFYING_KEYS": ["short"]},
+    ],
+)
+def test_a_flask_app_that_would_refuse_the_tokens_is_reported(
+    settings: Any, ed_keys: KeyPair, flask_upstream: Any, config: dict[str, Any]
+) -> None:
+    flask_upstream(create_legacy_app(legacy_config(ed_keys.public, **config)))
+    assert "strangler.E037" in ids(settings, {"SIGNING_KEY": ed_keys.private})
+
+
+def test_an_excessive_flask_leeway_is_reported(
+    settings: Any, ed_keys: KeyPair, flask_upstream: Any
+) -> None:
+    flask_upstream(create_legacy_app(legacy_config(ed_keys.public, STRANGLER_LEEWAY=120)))
+    assert ids(settings, {"SIGNING_KEY": ed_keys.private}) == {"strangler.W038"}
+
+
+def test_a_flask_app_without_the_extension_is_reported(
+    settings: Any, ed_keys: KeyPair, flask_upstream: Any
+) -> None:
+    from flask import Flask
+
+    flask_upstream(Flask("bare"))
+    assert ids(settings, {"SIGNING_KEY": ed_keys.private}) == {"strangler.W036"}
