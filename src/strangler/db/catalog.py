@@ -363,6 +363,9 @@ def model_items(
             items[(schema, table, "fk", (column,))] = Reference(
                 ref_schema, ref_table, (target.column,)
             )
+    composite = getattr(opts.pk, "field_names", None)
+    if composite:  # CompositePrimaryKey: no column of its own
+        items[(schema, table, "pk", ())] = tuple(columns_of[name] for name in composite)
     for fields in opts.unique_together:
         cols = tuple(sorted(columns_of[name] for name in fields))
         items[(schema, table, "unique", cols)] = True
