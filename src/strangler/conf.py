@@ -41,6 +41,8 @@ IDENTITY_DEFAULTS: dict[str, Any] = {
     "HEADER": "X-Strangler-Identity-Token",
     # Import path of a ``(request, user) -> dict`` callable that adds or changes claims.
     "CLAIMS": None,
+    # Seconds a user's groups and permissions are reused in-process (0: read every request).
+    "ROLES_CACHE": 30,
     # Cut-over from Flask's login: None (off) or a dict (see FLASK_SESSION_DEFAULTS).
     "FLASK_SESSION": None,
 }

@@ -51,6 +51,8 @@ def test_identity_not_configured_is_silent(settings: Any) -> None:
         ({"SIGNING_KEY": "x" * 40, "ALGORITHM": "HS256", "LIFETIME": 0}, "strangler.E026"),
         ({"SIGNING_KEY": "x" * 40, "ALGORITHM": "HS256", "LIFETIME": "60"}, "strangler.E026"),
         ({"SIGNING_KEY": "x" * 40, "ALGORITHM": "HS256", "LIFETIME": 3600}, "strangler.W027"),
+        ({"SIGNING_KEY": "x" * 40, "ALGORITHM": "HS256", "ROLES_CACHE": -1}, "strangler.E039"),
+        ({"SIGNING_KEY": "x" * 40, "ALGORITHM": "HS256", "ROLES_CACHE": "30"}, "strangler.E039"),
         ({"SIGNING_KEY": "x" * 40, "ALGORITHM": "HS256", "HEADER": "X Bad"}, "strangler.E028"),
         ({"SIGNING_KEY": "x" * 40, "ALGORITHM": "HS256", "HEADER": "Cookie"}, "strangler.E028"),
         ({"SIGNING_KEY": "x" * 40, "ALGORITHM": "HS256", "HEADER": "X-User"}, "strangler.W029"),

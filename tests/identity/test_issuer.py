@@ -334,3 +334,36 @@ def test_a_forged_header_sent_twice_never_reaches_flask(
     assert status == 200
     assert len(identity) == 1
     assert identity[0] not in ("one", "two", "one,two", "one, two")
+
+
+def test_logged_in_requests_read_roles_once_then_only_session_and_user(
+    client: Client, ada: Any, django_assert_num_queries: Any
+) -> None:
+    client.force_login(ada)
+    assert body(client.get("/whoami"))["roles"] == ["curator"]
+    with django_assert_num_queries(2):  # the session and the user: fresh every time
+        assert body(client.get("/whoami"))["roles"] == ["curator"]
+
+
+def test_a_role_change_here_is_seen_at_once(client: Client, ada: Any) -> None:
+    client.force_login(ada)
+    assert body(client.get("/whoami"))["roles"] == ["curator"]
+    ada.groups.clear()
+    assert body(client.get("/whoami"))["roles"] == []
+    ada.groups.add(Group.objects.create(name="archivist"))
+    assert body(client.get("/whoami"))["roles"] == ["archivist"]
+
+
+def test_roles_cache_reuses_and_can_be_switched_off(
+    client: Client, ada: Any, settings: Any, identity_on: dict[str, Any]
+) -> None:
+    from django.db import connection
+
+    client.force_login(ada)
+    assert body(client.get("/whoami"))["roles"] == ["curator"]
+    # A change no signal reports (another process, raw SQL): seen after ROLES_CACHE seconds.
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM auth_user_groups WHERE user_id = %s", [ada.pk])
+    assert body(client.get("/whoami"))["roles"] == ["curator"]
+    settings.STRANGLER = {**settings.STRANGLER, "IDENTITY": {**identity_on, "ROLES_CACHE": 0}}
+    assert body(client.get("/whoami"))["roles"] == []

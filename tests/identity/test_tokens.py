@@ -188,3 +188,12 @@ def test_verifier_needs_keys_and_known_algorithms(ed_keys: KeyPair) -> None:
 )
 def test_bound_path(script_name: str, path_info: str, expected: str) -> None:
     assert bound_path(script_name, path_info) == expected
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["", "garbage", "!!!.e30.sig", "W10.e30.sig", "bm90IGpzb24.e30.sig", "e30.e30.sig"],
+)
+def test_malformed_tokens_are_refused(verifier: TokenVerifier, token: str) -> None:
+    with pytest.raises(InvalidToken):
+        verifier.verify(token, method="GET", path="/")

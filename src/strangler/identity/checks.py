@@ -155,6 +155,16 @@ def _check_claims(identity: dict[str, Any]) -> list[CheckMessage]:
                 id="strangler.W027",
             )
         )
+    ttl = identity["ROLES_CACHE"]
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl < 0:
+        errors.append(
+            Error(
+                f"STRANGLER['IDENTITY']['ROLES_CACHE'] must be a number of seconds >= 0, "
+                f"not {ttl!r}.",
+                hint="The default is 30; 0 reads groups and permissions on every request.",
+                id="strangler.E039",
+            )
+        )
     path = identity["CLAIMS"]
     if path:
         try:
