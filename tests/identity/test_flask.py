@@ -30,6 +30,7 @@ from strangler.identity.tokens import (
     KeyConfigError,
     TokenSigner,
     load_signing_key,
+    load_verifying_key,
 )
 from tests.identity.conftest import KeyPair
 from tests.identity.legacy import create_legacy_app, legacy_config
@@ -533,3 +534,34 @@ def test_an_unreasonable_leeway_fails_loudly(ed_keys: KeyPair, leeway: object) -
     app.config["PROPAGATE_EXCEPTIONS"] = True
     with pytest.raises(KeyConfigError, match="STRANGLER_LEEWAY"):
         app.test_client().get("/whoami")
+
+
+def test_attack_rs256_with_the_attackers_own_key(
+    http: urllib3.PoolManager, legacy: RunningServer, ed_keys: KeyPair
+) -> None:
+    # RS256 is never accepted: an attacker's RSA key, however it is announced, is refused.
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    attacker = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(attacker.public_key()))
+    token = jwt.encode(
+        claims_for("/whoami"),
+        attacker,
+        "RS256",
+        {"kid": ed_keys.kid, "typ": TOKEN_TYPE, "jwk": jwk},
+    )
+    assert_anonymous(get(http, legacy, "/whoami", token))
+
+
+def test_attack_embedded_jwk_header_is_not_trusted(
+    http: urllib3.PoolManager, legacy: RunningServer, other_ed_keys: KeyPair
+) -> None:
+    # The token names its own (attacker's) public key in the header: ignored.
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from jwt.algorithms import OKPAlgorithm
+
+    public = load_verifying_key(other_ed_keys.public).key
+    assert isinstance(public, ed25519.Ed25519PublicKey)
+    jwk = json.loads(OKPAlgorithm.to_jwk(public))
+    token = forge(other_ed_keys, claims_for("/whoami"), jwk=jwk)
+    assert_anonymous(get(http, legacy, "/whoami", token))
