@@ -97,6 +97,11 @@ class Load:
     p99_us: float
     rps: float = 0.0
     rounds: list[float] = field(default_factory=list)  # req/s of each round
+    # CPU time (user + system) per request of the front's worker and of Flask's
+    # worker, while the load ran; less sensitive to other work on the machine
+    # than req/s.
+    front_cpu_us: float | None = None
+    flask_cpu_us: float | None = None
 
     def __post_init__(self) -> None:
         if not self.rps and self.seconds:
@@ -115,7 +120,20 @@ def median_load(runs: list[Load]) -> Load:
         p99_us=statistics.median(run.p99_us for run in runs),
         rps=statistics.median(run.rps for run in runs),
         rounds=[run.rps for run in runs],
+        front_cpu_us=_median_or_none([run.front_cpu_us for run in runs]),
+        flask_cpu_us=_median_or_none([run.flask_cpu_us for run in runs]),
     )
+
+
+def _median_or_none(values: list[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return statistics.median(known) if known else None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -187,7 +205,9 @@ class Run:
 
 
 def wrk_load(url: str, connections: int, duration: float, script: Path) -> Load:
-    threads = min(connections, 2)
+    # One wrk thread: on a small machine the second core is worth more to the
+    # servers than to the load generator.
+    threads = 1
     argv = [
         "wrk",
         f"-t{threads}",
@@ -387,17 +407,20 @@ def upload(server: Server, worker: int, size: int, *, chunked: bool = True) -> T
                     "POST", "/upload", body=body(), headers=headers, encode_chunked=chunked
                 )
             except (BrokenPipeError, ConnectionResetError) as error:
-                send_error = f"front closed the connection mid-upload ({type(error).__name__})"
+                send_error = f"closed the connection mid-upload ({type(error).__name__})"
             response = conn.getresponse()
             payload = response.read()
             result.seconds = time.perf_counter() - start
         result.rss_growth = rss.growth
         if response.status != 200:
-            result.error = f"HTTP {response.status}"
+            result.error = f"answered HTTP {response.status}"
         else:
             result.bytes_done = int(json.loads(payload)["received"])
             if result.bytes_done != size:
-                result.error = f"Flask received {result.bytes_done} of {size} bytes"
+                result.error = (
+                    f"answered 200, but Flask received {size_label(result.bytes_done)} "
+                    f"of {size_label(size)}"
+                )
     except (OSError, http.client.HTTPException, ValueError, KeyError) as error:
         result.error = f"{type(error).__name__}: {error}"
     finally:
@@ -496,6 +519,20 @@ def measure_load(run: Run, workdir: Path) -> None:
         except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
             result.failure = str(error)
             log(f"{front.label}: {result.failure}")
+    flask = run.fronts[0].server
+    assert flask is not None
+
+    def load_with_cpu(url: str, server: Server, flask: Server, duration: float) -> Load:
+        pids = {server.worker_pid(), flask.worker_pid()}
+        before = {pid: cpu_seconds(pid) for pid in pids}
+        result = load(url, 16, duration)
+        used = {pid: cpu_seconds(pid) - before[pid] for pid in pids}
+        if result.requests:
+            result.front_cpu_us = used[server.worker_pid()] / result.requests * 1e6
+            if server is not flask:
+                result.flask_cpu_us = used[flask.worker_pid()] / result.requests * 1e6
+        return result
+
     # Rounds interleave the fronts, so that a slow spell of the machine is
     # shared out instead of landing on one front.
     for round_number in range(1, settings.rounds + 1):
@@ -507,7 +544,9 @@ def measure_load(run: Run, workdir: Path) -> None:
             url = front.server.url + "/hello"
             try:
                 latency.setdefault(front.key, []).append(load(url, 1, settings.duration))
-                throughput.setdefault(front.key, []).append(load(url, 16, settings.duration))
+                throughput.setdefault(front.key, []).append(
+                    load_with_cpu(url, front.server, flask, settings.duration)
+                )
             except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
                 result.failure = str(error)
             result.latency = median_load(latency[front.key]) if front.key in latency else None
@@ -592,7 +631,9 @@ def mib(value: float) -> str:
 def size_label(value: int) -> str:
     if value >= 2**30 and value % 2**30 == 0:
         return f"{value // 2**30} GiB"
-    return f"{value / 2**20:.0f} MiB"
+    if value >= 2**20:
+        return f"{value / 2**20:.0f} MiB"
+    return f"{value} B"
 
 
 def machine_facts(load_generator: str) -> dict[str, str]:
@@ -623,7 +664,10 @@ def machine_facts(load_generator: str) -> dict[str, str]:
         return text[0] if text else "unknown"
 
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    revision = _git("rev-parse", "--short", "HEAD") or "unknown revision"
+    dirty = _git("status", "--porcelain", "--", "src")
     return {
+        "revision": revision + (" plus uncommitted changes in src/" if dirty else ""),
         "cpu": f"{os.cpu_count()} x {cpu}",
         "memory": f"{mem_kb / 2**20:.0f} GiB",
         "os": f"{platform.system()} {platform.release()}",
@@ -640,6 +684,33 @@ def machine_facts(load_generator: str) -> dict[str, str]:
             else "Python threads + http.client (wrk not installed)"
         ),
     }
+
+
+def wait_for_quiet_machine(patience: float, threshold: float = 1.0) -> None:
+    """Wait up to ``patience`` seconds for the 1-minute load average to drop below ``threshold``.
+
+    Other work on the machine (a test suite) takes CPU from whichever front is
+    being measured at the time; the report shows the load before and after.
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        load = float(Path("/proc/loadavg").read_text().split()[0])
+        if load < threshold or time.monotonic() >= deadline:
+            if load >= threshold:
+                log(f"load average still {load:.2f} after {patience:.0f} s; measuring anyway")
+            return
+        log(f"load average {load:.2f}: waiting for the machine to quieten")
+        time.sleep(10)
+
+
+def _git(*args: str) -> str:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=10, check=False
+        )
+    except OSError:
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
 
 
 # --- the report -------------------------------------------------------------------------
@@ -675,7 +746,7 @@ def render(run: Run) -> str:
         f"after a warm-up at 16 connections. {settings.rounds} round(s), the fronts taking "
         "turns within each round; the tables show the median of the rounds (req/s of each "
         f"round in brackets). Load generator: {run.machine['load generator']}"
-        + (" (`-t1` at 1 connection, `-t2` at 16)." if settings.load_generator == "wrk" else "."),
+        + (" (one wrk thread)." if settings.load_generator == "wrk" else "."),
         f"- Large bodies: a {size_label(settings.size)} `application/octet-stream` download "
         "(Flask yields 64 KiB pieces, chunked) and upload (`Transfer-Encoding: chunked`, "
         "256 KiB pieces; Flask reads it and reports how many bytes arrived), then a "
@@ -689,23 +760,27 @@ def render(run: Run) -> str:
         f"- Machine: {run.machine['cpu']}, {run.machine['memory']} RAM, {run.machine['os']}, "
         f"Python {run.machine['python']}; load average before the run "
         f"{run.machine['load before run']}. {run.machine['versions']}; nginx "
-        f"{run.machine['nginx']}. The load generator, the front and Flask share the CPUs.",
+        f"{run.machine['nginx']}; load average after {run.machine.get('load after run', '?')}. "
+        "The load generator, the front and Flask share the CPUs. "
+        f"django-strangler at {run.machine['revision']}; identity tokens off (no "
+        "`SIGNING_KEY`).",
         "",
         "### Small page",
         "",
         "| front | p50 @1 conn | p99 @1 conn | p50 added to direct | p50 vs direct "
-        "| req/s @16 conn | req/s vs direct | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| req/s @16 conn | req/s vs direct | front worker CPU per request | Flask worker CPU "
+        "per request | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     direct_lat = direct.latency.p50_us if direct.latency else None
     direct_rps = direct.throughput.rps if direct.throughput else None
     for front in run.fronts:
         result = run.results.get(front.key)
         if front.server is None or result is None:
-            lines.append(f"| {front.label} | skipped: {front.skipped} |||||||")
+            lines.append(f"| {front.label} | skipped: {front.skipped} |")
             continue
         if result.failure or result.latency is None or result.throughput is None:
-            lines.append(f"| {front.label} | failed: {result.failure} |||||||")
+            lines.append(f"| {front.label} | failed: {result.failure} |")
             continue
         lat, thr = result.latency, result.throughput
         added = (
@@ -715,7 +790,7 @@ def render(run: Run) -> str:
         lines.append(
             f"| {front.label} | {lat.p50_us:.0f} µs | {lat.p99_us:.0f} µs | {added} "
             f"| {ratio(lat.p50_us, direct_lat)} | {thr.rps:,.0f}{spread(thr.rounds)} "
-            f"| {ratio(thr.rps, direct_rps)} "
+            f"| {ratio(thr.rps, direct_rps)} | {us(thr.front_cpu_us)} | {us(thr.flask_cpu_us)} "
             f"| {errors} |"
         )
     lines += [
@@ -731,10 +806,10 @@ def render(run: Run) -> str:
     for front in run.fronts:
         result = run.results.get(front.key)
         if front.server is None or result is None:
-            lines.append(f"| {front.label} | skipped: {front.skipped} ||||||")
+            lines.append(f"| {front.label} | skipped: {front.skipped} |")
             continue
         if result.download is None or result.upload is None:
-            lines.append(f"| {front.label} | failed: {result.failure} ||||||")
+            lines.append(f"| {front.label} | failed: {result.failure} |")
             continue
         lines.append(
             f"| {front.label} | {transfer_cell(result.download)} "
@@ -757,15 +832,17 @@ def render(run: Run) -> str:
     for front in run.fronts:
         result = run.results.get(front.key)
         if front.server is None or result is None:
-            lines.append(f"| {front.label} | skipped: {front.skipped} ||||")
+            lines.append(f"| {front.label} | skipped: {front.skipped} |")
             continue
         if result.html is None or result.upload_length is None:
-            lines.append(f"| {front.label} | failed: {result.failure} ||||")
+            lines.append(f"| {front.label} | failed: {result.failure} |")
             continue
         lines.append(
             f"| {front.label} | {transfer_cell(result.html)} | {rss_cell(result.html)} "
             f"| {transfer_cell(result.upload_length)} | {rss_cell(result.upload_length)} |"
         )
+    lines += ["", "### Reading the numbers", ""]
+    lines += [f"- {line}" for line in observations(run)]
     lines += ["", "### Targets (issue 2)", ""]
     lines += [f"- {line}" for line in targets(run)]
     if run.client_results:
@@ -783,6 +860,10 @@ def render(run: Run) -> str:
             client_conclusion(run.client_results),
         ]
     return "\n".join(lines) + "\n"
+
+
+def us(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} µs"
 
 
 def spread(rounds: list[float]) -> str:
@@ -861,6 +942,74 @@ def targets(run: Run) -> list[str]:
     return lines
 
 
+def observations(run: Run) -> list[str]:
+    """What the tables show that a reader might miss, computed from this run."""
+    results = run.results
+    direct = results.get("direct")
+    lines: list[str] = []
+    cpu = {
+        key: result.throughput.front_cpu_us
+        for key, result in results.items()
+        if result.throughput and result.throughput.front_cpu_us is not None
+    }
+    if {"direct", "strangler_http", "strangler_wsgi", "revproxy"} <= cpu.keys():
+        lines.append(
+            f"CPU per small request at 16 connections (median of the rounds): Flask's worker "
+            f"{cpu['direct']:.0f} µs serving it directly; the Django worker "
+            f"{cpu['strangler_http']:.0f} µs forwarding it over HTTP with django-strangler, "
+            f"{cpu['revproxy']:.0f} µs with django-revproxy, and {cpu['strangler_wsgi']:.0f} µs "
+            "in-process (Flask's work included). A saturated gthread worker also burns CPU "
+            "on thread hand-offs, so these are costs under load, not per-request constants."
+        )
+    nginx = results.get("nginx")
+    speeds = {
+        (key, kind): transfer.mb_s
+        for key, result in (("direct", direct), ("nginx", nginx))
+        for kind, transfer in (
+            ("download", result.download if result else None),
+            ("upload", result.upload if result else None),
+        )
+        if transfer is not None and transfer.ok
+    }
+    if len(speeds) == 4:
+        lines.append(
+            f"nginx, a proxy with no application code, moves the "
+            f"{size_label(run.settings.size)} download at "
+            f"{speeds['nginx', 'download'] / speeds['direct', 'download']:.0%} and the upload "
+            f"at {speeds['nginx', 'upload'] / speeds['direct', 'upload']:.0%} of direct speed "
+            "on this machine: roughly what any proxy loses to the extra hop over loopback "
+            f"here, where the client, the proxy and Flask share {os.cpu_count()} CPUs."
+        )
+    revproxy = results.get("revproxy")
+    if revproxy and revproxy.html and revproxy.html.rss_growth is not None:
+        lines.append(
+            f"django-revproxy does not stream `text/html` (its `should_stream()` is false for "
+            f"HTML): its worker grew by {mib(revproxy.html.rss_growth)} passing a "
+            f"{size_label(run.settings.html_size)} page."
+        )
+    if revproxy and revproxy.upload and not revproxy.upload.ok:
+        lines.append(
+            "django-revproxy forwards a chunked upload with an empty body: it sends "
+            "`request.body`, which Django reads as empty when there is no Content-Length. "
+            f"Here: {revproxy.upload.error}."
+        )
+    if revproxy and revproxy.upload_length and not revproxy.upload_length.ok:
+        lines.append(
+            f"With a Content-Length, django-revproxy {revproxy.upload_length.error}. "
+            "It reads "
+            "`request.body`, which refuses bodies over `DATA_UPLOAD_MAX_MEMORY_SIZE` (2.5 MB in a "
+            "new project); with the limit raised it would hold the whole body in memory."
+        )
+    growth = direct.upload_length.rss_growth if direct and direct.upload_length else None
+    if growth and growth > 2**20:
+        lines.append(
+            f"Every gunicorn worker, Flask's own included (+{mib(growth)}), "
+            "grows by a few MiB reading a large Content-Length body once; the 1 GiB rounds "
+            "show it is not per byte."
+        )
+    return lines
+
+
 def _load(result: FrontResult | None) -> tuple[Load | None, Load | None]:
     if result is None or result.failure:
         return None, None
@@ -934,13 +1083,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="bytes of the text/html download (default 50 MiB)",
     )
     parser.add_argument(
-        "--duration", type=float, default=None, help="seconds per load measurement (default 5)"
+        "--duration", type=float, default=None, help="seconds per load measurement (default 4)"
     )
     parser.add_argument(
         "--rounds",
         type=int,
         default=None,
-        help="rounds of every measurement, fronts interleaved; medians are reported (default 3)",
+        help="rounds of every measurement, fronts interleaved; medians are reported (default 5)",
     )
     parser.add_argument(
         "--write", type=Path, default=None, help="update this Markdown file's Forwarding section"
@@ -950,6 +1099,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--timeout", type=int, default=1800, help="stop everything after this many seconds"
+    )
+    parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=120,
+        help="seconds to wait for a load average below 1 before measuring (default 120)",
     )
     parser.add_argument(
         "--python-load",
@@ -963,8 +1118,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     use_wrk = shutil.which("wrk") is not None and not args.python_load
     settings = Settings(
-        duration=args.duration or (2.0 if args.quick else 5.0),
-        rounds=args.rounds or (1 if args.quick else 3),
+        duration=args.duration or (2.0 if args.quick else 4.0),
+        rounds=args.rounds or (1 if args.quick else 5),
         size=args.size or (64 * 2**20 if args.quick else 2**30),
         html_size=args.html_size or (8 * 2**20 if args.quick else 50 * 2**20),
         client_requests=300 if args.quick else 3000,
@@ -975,6 +1130,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.signal(signal.SIGTERM, _on_term)
     signal.alarm(args.timeout)
+    wait_for_quiet_machine(0 if args.quick else args.wait_idle)
     machine = machine_facts(settings.load_generator)
     try:
         with (
@@ -996,6 +1152,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     finally:
         signal.alarm(0)
+    machine["load after run"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     section = render(run)
     print(section)
     if args.json:

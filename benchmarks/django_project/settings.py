@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -38,7 +39,9 @@ if FRONT == "strangler":
     INSTALLED_APPS.append("strangler")
     MIDDLEWARE.insert(0, "strangler.middleware.StranglerMiddleware")
     ROOT_URLCONF = "benchmarks.django_project.urls"
-    STRANGLER = {"UPSTREAM": UPSTREAM}
+    # BENCH_STRANGLER: JSON merged into STRANGLER, to try other settings
+    # (e.g. '{"CHUNK_SIZE": 262144}') with the same benchmark.
+    STRANGLER = {"UPSTREAM": UPSTREAM, **json.loads(os.environ.get("BENCH_STRANGLER") or "{}")}
 elif FRONT == "revproxy":
     INSTALLED_APPS.append("revproxy")
     ROOT_URLCONF = "benchmarks.django_project.urls_revproxy"
