@@ -59,7 +59,7 @@ class Client:
 
 
 class StdlibClient(Client):
-    name = "http.client (stdlib), one connection"
+    name = "http.client (standard library), connection kept"
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
@@ -82,9 +82,9 @@ class StdlibClient(Client):
 
 
 class Urllib3ConnectionClient(Client):
-    """What strangler's HttpTransport does: a urllib3 HTTPConnection kept and reused."""
+    """urllib3's connection class, kept and reused, without its pool."""
 
-    name = "urllib3 HTTPConnection, reused (strangler's transport)"
+    name = "urllib3 HTTPConnection, connection kept"
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
@@ -107,7 +107,7 @@ class Urllib3ConnectionClient(Client):
 
 
 class Urllib3PoolClient(Client):
-    name = "urllib3 HTTPConnectionPool.urlopen"
+    name = "urllib3 HTTPConnectionPool.urlopen, pool of 1"
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
@@ -217,7 +217,7 @@ def markdown_table(results: list[ClientResult], requests: int, stream_size: int)
     for result in results:
         lines.append(
             f"| {result.name} | {result.wall_p50_us:.0f} µs | {result.wall_mean_us:.0f} µs "
-            f"| {result.cpu_us:.0f} µs | {result.stream_mb_s:.0f} MB/s |"
+            f"| {result.cpu_us:.0f} µs | {result.stream_mb_s:,.0f} MB/s |"
         )
     lines.append("")
     lines.append(
@@ -226,6 +226,25 @@ def markdown_table(results: list[ClientResult], requests: int, stream_size: int)
         f"(`time.thread_time`), so it excludes the server."
     )
     return "\n".join(lines)
+
+
+def conclusion(results: list[ClientResult]) -> str:
+    """Which client is cheapest and fastest, in a sentence."""
+    if not results:
+        return ""
+    cheapest = min(results, key=lambda result: result.cpu_us)
+    fastest = max(results, key=lambda result: result.stream_mb_s)
+    others = ", ".join(
+        f"{result.name.split(',')[0]} {result.cpu_us:.0f} µs"
+        for result in results
+        if result is not cheapest
+    )
+    return (
+        f"Least client CPU per request: {cheapest.name.split(',')[0]}, "
+        f"{cheapest.cpu_us:.0f} µs ({others}). Fastest stream: "
+        f"{fastest.name.split(',')[0]}, {fastest.stream_mb_s:,.0f} MB/s. Inside the Django "
+        "worker a client's CPU is taken from Django under the same GIL."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         flask = run.gunicorn("flask", "benchmarks.flask_app:app")
         results = measure_clients(flask.url, args.requests, args.stream_size)
     print(markdown_table(results, args.requests, args.stream_size))
+    print()
+    print(conclusion(results))
     return 0
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import importlib.util
 import json
 import os
 import platform
@@ -433,36 +434,45 @@ def upload(server: Server, worker: int, size: int, *, chunked: bool = True) -> T
 # --- the run ----------------------------------------------------------------------------
 
 
+def fast_path_available() -> bool:
+    """Does this django-strangler have the WSGI fast path (``strangler.wsgi``)?"""
+    try:
+        return importlib.util.find_spec("strangler.wsgi") is not None
+    except ImportError:
+        return False
+
+
 def start_fronts(servers: Servers, flask: Server) -> list[Front]:
     fronts = [Front("direct", "Flask direct (gunicorn)", flask)]
     project = "benchmarks.django_project.wsgi:application"
     settings_env = {"DJANGO_SETTINGS_MODULE": "benchmarks.django_project.settings"}
-    fronts.append(
-        Front(
-            "strangler_http",
-            "django-strangler, HTTP",
-            servers.gunicorn(
-                "strangler-http",
-                project,
-                {**settings_env, "BENCH_FRONT": "strangler", "BENCH_UPSTREAM": flask.url},
-            ),
-        )
-    )
-    fronts.append(
-        Front(
-            "strangler_wsgi",
-            "django-strangler, in-process",
-            servers.gunicorn(
-                "strangler-wsgi",
-                project,
-                {
-                    **settings_env,
-                    "BENCH_FRONT": "strangler",
-                    "BENCH_UPSTREAM": "wsgi:benchmarks.flask_app:app",
-                },
-            ),
-        )
-    )
+    transports = [
+        ("http", "HTTP", flask.url),
+        ("wsgi", "in-process", "wsgi:benchmarks.flask_app:app"),
+    ]
+    # With the fast path, the main rows use it (the recommended wsgi.py) and
+    # the middleware-only rows show what it saves.
+    handlers = [("strangler", "")] if fast_path_available() else []
+    handlers.append(("django", ", middleware only" if handlers else ""))
+    for handler, suffix in handlers:
+        for key, name, upstream in transports:
+            tag = "_mw" if suffix else ""
+            fronts.append(
+                Front(
+                    f"strangler_{key}{tag}",
+                    f"django-strangler, {name}{suffix}",
+                    servers.gunicorn(
+                        f"strangler-{key}{tag}",
+                        project,
+                        {
+                            **settings_env,
+                            "BENCH_FRONT": "strangler",
+                            "BENCH_HANDLER": handler,
+                            "BENCH_UPSTREAM": upstream,
+                        },
+                    ),
+                )
+            )
     fronts.append(
         Front(
             "revproxy",
@@ -740,7 +750,14 @@ def render(run: Run) -> str:
         "- Django fronts: `benchmarks/django_project/`, the settings and middleware of a new "
         "`startproject` (DEBUG off). django-strangler: `StranglerMiddleware` first, "
         "`UPSTREAM` the Flask URL (HTTP) or `wsgi:benchmarks.flask_app:app` (in-process, Flask "
-        "runs inside the Django worker). django-revproxy: `ProxyView` as a catch-all URL.",
+        "runs inside the Django worker)"
+        + (
+            ", served by `strangler.wsgi.get_wsgi_application()` (the WSGI fast path); the "
+            "rows marked *middleware only* use Django's own handler. "
+            if any(front.key.endswith("_mw") for front in run.fronts)
+            else ". "
+        )
+        + "django-revproxy: `ProxyView` as a catch-all URL.",
         f"- Small page: `GET /hello`, a 1.2 KiB `text/html` page. Latency: 1 connection for "
         f"{settings.duration:.0f} s; throughput: 16 connections for {settings.duration:.0f} s; "
         f"after a warm-up at 16 connections. {settings.rounds} round(s), the fronts taking "
@@ -850,14 +867,14 @@ def render(run: Run) -> str:
             "",
             "### HTTP client for the transport",
             "",
-            "Why the HTTP transport is built on urllib3 (`benchmarks/clients.py`, same run, "
-            "against the Flask server above):",
+            "What each candidate client costs the process it runs in (`benchmarks/clients.py`, "
+            "same run, against the Flask server above):",
             "",
             clients.markdown_table(
                 run.client_results, settings.client_requests, settings.client_stream_size
             ),
             "",
-            client_conclusion(run.client_results),
+            clients.conclusion(run.client_results),
         ]
     return "\n".join(lines) + "\n"
 
@@ -901,23 +918,33 @@ def targets(run: Run) -> list[str]:
     if d_lat and d_thr and h_lat and h_thr and r_lat and r_thr:
         ours = h_lat.p50_us - d_lat.p50_us
         theirs = r_lat.p50_us - d_lat.p50_us
+        m_lat, m_thr = _load(results.get("strangler_http_mw"))
+        mw = (
+            f" (middleware only: +{m_lat.p50_us - d_lat.p50_us:.0f} µs = "
+            f"{(m_lat.p50_us - d_lat.p50_us) / theirs:.2f})"
+            if m_lat
+            else ""
+        )
         lines.append(
             f"p50 added at 1 connection, HTTP transport ≤ ½ of django-revproxy's: "
             f"+{ours:.0f} µs vs +{theirs:.0f} µs = {ours / theirs:.2f} of it "
-            f"{verdict(ours <= theirs / 2)}"
+            f"{verdict(ours <= theirs / 2)}{mw}"
         )
         speedup = h_thr.rps / r_thr.rps
+        mw = f" (middleware only: {m_thr.rps / r_thr.rps:.2f}x)" if m_thr else ""
         lines.append(
             f"throughput at 16 connections, HTTP transport ≥ 1.5x django-revproxy's: "
             f"{h_thr.rps:,.0f} vs {r_thr.rps:,.0f} req/s = "
-            f"{speedup:.2f}x {verdict(speedup >= 1.5)}"
+            f"{speedup:.2f}x {verdict(speedup >= 1.5)}{mw}"
         )
     if d_thr and w_thr:
         kept = w_thr.rps / d_thr.rps
+        _, mw_thr = _load(results.get("strangler_wsgi_mw"))
+        mw = f" (middleware only: {mw_thr.rps / d_thr.rps:.0%})" if mw_thr else ""
         lines.append(
             f"in-process transport keeps ≥ 90% of Flask-direct throughput: "
             f"{w_thr.rps:,.0f} vs {d_thr.rps:,.0f} req/s = "
-            f"{kept:.0%} {verdict(kept >= 0.9)}"
+            f"{kept:.0%} {verdict(kept >= 0.9)}{mw}"
         )
     size = size_label(run.settings.size)
     for key, name in (("strangler_http", "HTTP"), ("strangler_wsgi", "in-process")):
@@ -1014,22 +1041,6 @@ def _load(result: FrontResult | None) -> tuple[Load | None, Load | None]:
     if result is None or result.failure:
         return None, None
     return result.latency, result.throughput
-
-
-def client_conclusion(results: list[clients.ClientResult]) -> str:
-    by_name = {result.name: result for result in results}
-    ours = by_name.get(clients.Urllib3ConnectionClient.name)
-    httpx = by_name.get(clients.HttpxClient.name)
-    if ours is None or httpx is None:
-        return ""
-    return (
-        f"The urllib3 connection costs {ours.cpu_us:.0f} µs of client CPU per request against "
-        f"httpx's {httpx.cpu_us:.0f} µs ({httpx.cpu_us / ours.cpu_us:.1f}x) and streams "
-        f"{ours.stream_mb_s / httpx.stream_mb_s:.1f}x as fast; inside the Django worker that CPU "
-        "is taken from Django under the same GIL. urllib3 is also already a dependency of "
-        "the Flask side (none extra), and its `HTTPConnection` lets the transport send the "
-        "request target byte for byte and own the retry rule."
-    )
 
 
 def write_section(path: Path, section: str) -> None:

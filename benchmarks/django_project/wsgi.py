@@ -1,11 +1,23 @@
-"""WSGI entry point of the benchmark front (gunicorn)."""
+"""WSGI entry point of the benchmark front (gunicorn).
+
+``BENCH_HANDLER=strangler`` serves the project with django-strangler's WSGI
+fast path (``strangler.wsgi.get_wsgi_application``), as its docs recommend
+for ``wsgi.py``; anything else with Django's own handler, where
+``StranglerMiddleware`` alone does the forwarding.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
-
-from django.core.wsgi import get_wsgi_application
+from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.django_project.settings")
 
-application = get_wsgi_application()
+if os.environ.get("BENCH_HANDLER") == "strangler":
+    # Imported by name: the fast path is newer than the middleware.
+    _handler: Any = importlib.import_module("strangler.wsgi")
+else:
+    _handler = importlib.import_module("django.core.wsgi")
+
+application = _handler.get_wsgi_application()
