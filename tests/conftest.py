@@ -74,7 +74,11 @@ class Front:
         return int(children.split()[0])
 
 
-def start_front(upstream_url: str, extra_env: dict[str, str] | None = None) -> Front:
+def start_front(
+    upstream_url: str,
+    extra_env: dict[str, str] | None = None,
+    app: str = "tests.wsgi:application",
+) -> Front:
     port = free_port()
     env = {
         **os.environ,
@@ -98,7 +102,7 @@ def start_front(upstream_url: str, extra_env: dict[str, str] | None = None) -> F
             "4",
             "--log-level",
             "warning",
-            "tests.wsgi:application",
+            app,
         ],
         cwd=ROOT,
         env=env,

@@ -16,7 +16,12 @@ def ported_item(request: HttpRequest, item_id: int) -> HttpResponse:
     return JsonResponse({"id": item_id, "by": "django"})
 
 
+def echo_path(request: HttpRequest, rest: str) -> HttpResponse:
+    return JsonResponse({"path": request.path, "by": "django"})
+
+
 urlpatterns = [
+    path("django-echo/<path:rest>", echo_path),
     path("ported/", ported),
     path("items/<int:item_id>/", ported_item),
 ]

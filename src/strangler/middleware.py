@@ -26,6 +26,8 @@ class StranglerMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        if decide(request) == "flask":
+        # The WSGI fast path (strangler.wsgi) has already decided.
+        decided = request.META.get("strangler.decided")
+        if decided == "flask" or (decided is None and decide(request) == "flask"):
             return forward_request(request, extra_headers=identity_headers(request))
         return self.get_response(request)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Front, start_front
-from tests.upstream import Events, RecordingServer
+from tests.upstream import Events, RecordingServer, RunningServer
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -59,9 +59,10 @@ def recorder() -> Iterator[RecordingServer]:
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def recording_front(recorder: RecordingServer) -> Iterator[Front]:
-    server = start_front(recorder.url)
+@pytest.fixture(scope="module", params=["tests.wsgi:application", "tests.wsgi_fast:application"])
+def recording_front(recorder: RecordingServer, request: pytest.FixtureRequest) -> Iterator[Front]:
+    """A live front before the recording server, with and without the fast path."""
+    server = start_front(recorder.url, app=request.param)
     yield server
     server.process.terminate()
     server.process.wait(timeout=10)
@@ -104,7 +105,11 @@ def test_werkzeug_upstream_sees_the_raw_target(front: Front) -> None:
     assert json.loads(body)["raw_uri"] == target
 
 
-def test_set_cookie_headers_reach_the_client_exactly(front: Front) -> None:
+@pytest.mark.parametrize("name", ["front", "fast_front"])
+def test_set_cookie_headers_reach_the_client_exactly(
+    name: str, request: pytest.FixtureRequest
+) -> None:
+    front = request.getfixturevalue(name)
     head, _ = get_raw(front, "/cookies")
     cookies = [line for line in head.split(b"\r\n") if line.lower().startswith(b"set-cookie:")]
     assert cookies == [
@@ -114,7 +119,11 @@ def test_set_cookie_headers_reach_the_client_exactly(front: Front) -> None:
     ]
 
 
-def test_forwarded_answer_gains_no_django_headers(front: Front) -> None:
+@pytest.mark.parametrize("name", ["front", "fast_front"])
+def test_forwarded_answer_gains_no_django_headers(
+    name: str, request: pytest.FixtureRequest
+) -> None:
+    front = request.getfixturevalue(name)
     head, _ = get_raw(front, "/legacy/x")
     lowered = head.lower()
     for header in (b"x-frame-options", b"x-content-type-options", b"referrer-policy", b"vary:"):
@@ -141,11 +150,36 @@ def in_process_front() -> Iterator[Front]:
     server.process.wait(timeout=10)
 
 
-@pytest.fixture(params=["http", "wsgi"])
+@pytest.fixture(scope="module")
+def fast_front(upstream: RunningServer) -> Iterator[Front]:
+    """The live front behind the WSGI fast path (strangler.wsgi), HTTP transport."""
+    server = start_front(upstream.url, app="tests.wsgi_fast:application")
+    yield server
+    server.process.terminate()
+    server.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def fast_in_process_front() -> Iterator[Front]:
+    """The live front behind the WSGI fast path, in-process transport."""
+    server = start_front("wsgi:tests.legacy_wsgi:app", app="tests.wsgi_fast:application")
+    yield server
+    server.process.terminate()
+    server.process.wait(timeout=10)
+
+
+FRONTS = {
+    "http": "front",
+    "wsgi": "in_process_front",
+    "fast-http": "fast_front",
+    "fast-wsgi": "fast_in_process_front",
+}
+
+
+@pytest.fixture(params=list(FRONTS))
 def any_front(request: pytest.FixtureRequest) -> Front:
-    """Each test using this runs against both transports."""
-    name = "front" if request.param == "http" else "in_process_front"
-    return request.getfixturevalue(name)
+    """Each test using this runs against both transports, with and without the fast path."""
+    return request.getfixturevalue(FRONTS[request.param])
 
 
 def test_chunked_upload_is_streamed_through(any_front: Front) -> None:
@@ -209,7 +243,11 @@ def test_large_upload_streams_with_flat_memory(any_front: Front) -> None:
     assert growth_mib < 20, f"worker peak RSS grew {growth_mib:.1f} MiB for a {size >> 20} MiB body"
 
 
-def test_client_going_away_mid_stream_releases_the_upstream(front: Front, events: Events) -> None:
+@pytest.mark.parametrize("name", ["front", "fast_front"])
+def test_client_going_away_mid_stream_releases_the_upstream(
+    name: str, request: pytest.FixtureRequest, events: Events
+) -> None:
+    front = request.getfixturevalue(name)
     closed_before = events.streams_closed
     with socket.create_connection(("127.0.0.1", front.port), timeout=10) as sock:
         sock.sendall(b"GET /stream?size=1073741824 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
@@ -223,7 +261,11 @@ def test_client_going_away_mid_stream_releases_the_upstream(front: Front, events
     assert events.streams_closed > closed_before
 
 
-def test_disallowed_host_is_answered_by_django_with_400(front: Front) -> None:
+@pytest.mark.parametrize("name", ["front", "fast_front"])
+def test_disallowed_host_is_answered_by_django_with_400(
+    name: str, request: pytest.FixtureRequest
+) -> None:
+    front = request.getfixturevalue(name)
     request = b"GET /legacy/x HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"
     head, _ = raw_exchange(front, request)
     assert head.startswith(b"HTTP/1.1 400")

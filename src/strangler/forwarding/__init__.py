@@ -31,6 +31,7 @@ __all__ = [
     "WsgiTransport",
     "forward_request",
     "get_transport",
+    "open_upstream",
 ]
 
 logger = logging.getLogger("strangler.forwarding")
@@ -71,9 +72,30 @@ def forward_request(
     ``extra_headers`` are added to the upstream request after the client's
     copies of them were removed (the identity token).
     """
+    try:
+        upstream_response, headers = open_upstream(request, extra_headers=extra_headers)
+    except ForwardingError as error:
+        return error_response(request, error)
+    return ForwardedResponse(upstream_response, headers)
+
+
+def open_upstream(
+    request: HttpRequest,
+    *,
+    extra_headers: Iterable[tuple[str, str]] = (),
+    host: str | None = None,
+) -> tuple[UpstreamResponse, Headers]:
+    """Send ``request`` upstream; return the answer and the headers to send the client.
+
+    The shared core of ``forward_request`` and the WSGI fast path
+    (``strangler.wsgi``). ``host`` is ``request.get_host()`` when the caller
+    has it already. Raises ``ForwardingError`` (already logged) or
+    ``DisallowedHost``.
+    """
     conf = get_conf()
     transport = get_transport()
-    host = request.get_host()
+    if host is None:
+        host = request.get_host()
     extra = list(extra_headers)
     try:
         upstream_request = build_upstream_request(
@@ -95,11 +117,11 @@ def forward_request(
             error.reason,
             error.__cause__ or error.code,
         )
-        return error_response(request, error)
+        raise
     headers = _response_headers(
         upstream_response.headers, transport, conf, front=_front_origin(request, host)
     )
-    return ForwardedResponse(upstream_response, headers)
+    return upstream_response, headers
 
 
 def _stripped_headers(conf: dict[str, Any], extra: Headers) -> list[str]:
