@@ -266,6 +266,6 @@ def test_disallowed_host_is_answered_by_django_with_400(
     name: str, request: pytest.FixtureRequest
 ) -> None:
     front = request.getfixturevalue(name)
-    request = b"GET /legacy/x HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"
-    head, _ = raw_exchange(front, request)
+    raw = b"GET /legacy/x HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"
+    head, _ = raw_exchange(front, raw)
     assert head.startswith(b"HTTP/1.1 400")
