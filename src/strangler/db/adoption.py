@@ -29,19 +29,16 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.migration import Migration
 from django.db.migrations.state import ProjectState
-from django.db.models import Model
 
 from .catalog import (
-    Catalog,
     Column,
     ItemKey,
     Items,
     describe_item,
     item_subject,
-    model_items,
-    models_with_tables,
     read_catalog,
 )
+from .state import ModelKey, referencing_models, state_items
 
 __all__ = [
     "AdoptionStep",
@@ -107,40 +104,18 @@ def _difference(key: ItemKey, live: Any, expected: Any) -> str:
     )
 
 
-def _affected_models(migration: Migration, apps: Any) -> list[type[Model]]:
+def _affected_models(migration: Migration, state: ProjectState) -> set[ModelKey]:
     """Models the migration's operations name, and the models that point at them."""
     names: set[str] = set()
-    for operation in migration.operations:
+    operations = list(migration.operations)
+    for operation in operations:
+        operations += getattr(operation, "database_operations", [])
         for attr in ("name_lower", "model_name_lower", "old_name_lower", "new_name_lower"):
             value = getattr(operation, attr, None)
             if isinstance(value, str):
                 names.add(value)
-        for inner in getattr(operation, "database_operations", ()):
-            for attr in ("name_lower", "model_name_lower"):
-                value = getattr(inner, attr, None)
-                if isinstance(value, str):
-                    names.add(value)
-    found: list[type[Model]] = []
-    for name in sorted(names):
-        try:
-            model = apps.get_model(migration.app_label, name)
-        except LookupError:
-            continue
-        found.append(model)
-        found += [rel.related_model for rel in model._meta.related_objects]
-    return found
-
-
-def _items_for(
-    connection: BaseDatabaseWrapper,
-    models: Sequence[type[Model]],
-    catalog: Catalog,
-    editor: Any,
-) -> Items:
-    items: Items = {}
-    for model in models_with_tables(connection, models):
-        items.update(model_items(connection, model, catalog, editor))
-    return items
+    keys = {(migration.app_label, name) for name in names}
+    return keys | referencing_models(state, keys)
 
 
 def _judge(
@@ -216,16 +191,17 @@ def plan_adoption(
         return []
     catalog = read_catalog(connection)
     live = dict(catalog.items)
+    # Never rendered: the items are read from the model states (see db/state.py).
     state = applied_state(executor)
     steps: list[AdoptionStep] = []
     accept_set = set(accept)
     with connection.schema_editor(collect_sql=True, atomic=False) as editor:
         for migration, _ in plan:
-            before = _items_for(
-                connection, _affected_models(migration, state.apps), catalog, editor
-            )
+            keys = _affected_models(migration, state)
+            before = state_items(connection, state, keys, catalog, editor)
             state = migration.mutate_state(state, preserve=False)
-            after = _items_for(connection, _affected_models(migration, state.apps), catalog, editor)
+            keys |= _affected_models(migration, state)
+            after = state_items(connection, state, keys, catalog, editor)
             action, differences, accepted = _judge(before, after, live, accept_set)
             steps.append(AdoptionStep(migration, action, differences, accepted))
             if action != "fake":

@@ -49,7 +49,7 @@ __all__ = [
 ItemKey = tuple[str, str, str, tuple[str, ...]]
 Items = dict[ItemKey, Any]
 
-_AUTO_FIELDS = {"AutoField", "BigAutoField", "SmallAutoField"}
+AUTO_FIELDS = {"AutoField", "BigAutoField", "SmallAutoField"}
 
 
 @dataclass(frozen=True)
@@ -341,7 +341,7 @@ def model_items(
         if db_type is None or field.column is None:
             continue
         column = field.column
-        auto = field.get_internal_type() in _AUTO_FIELDS
+        auto = field.get_internal_type() in AUTO_FIELDS
         default = None
         if not auto and field.db_default is not NOT_PROVIDED:
             sql, params = editor.db_default_sql(field)
