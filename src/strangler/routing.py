@@ -11,8 +11,11 @@ redirected by Django's ``APPEND_SLASH`` to a ``/foo/`` that only Django has.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from functools import lru_cache
+from typing import Any, Literal
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest
 from django.urls import Resolver404, resolve
 
@@ -63,12 +66,29 @@ def compiled_routes() -> list[tuple[re.Pattern[str], Owner]]:
 
 def decide(request: HttpRequest) -> Owner:
     """Return who answers ``request``: ``"django"`` or ``"flask"``."""
-    path = request.path_info
+    return decide_path(request.path_info, getattr(request, "urlconf", None))
+
+
+@lru_cache(maxsize=4096)
+def decide_path(path: str, urlconf: Any = None) -> Owner:
+    """Who answers ``path`` (decoded, as Django's ``request.path_info``).
+
+    Cached: the answer depends only on the path, the rules and the URLconf,
+    and resolving a path Django does not know (most forwarded requests)
+    costs an exception. The cache is dropped when ``STRANGLER`` or
+    ``ROOT_URLCONF`` changes.
+    """
     for regex, owner in compiled_routes():
         if regex.fullmatch(path):
             return owner
     try:
-        resolve(path, urlconf=getattr(request, "urlconf", None))
+        resolve(path, urlconf=urlconf)
     except Resolver404:
         return "flask"
     return "django"
+
+
+@receiver(setting_changed)
+def _forget_decisions(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("STRANGLER", "ROOT_URLCONF"):
+        decide_path.cache_clear()

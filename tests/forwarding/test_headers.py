@@ -29,6 +29,7 @@ def test_headers_from_environ_drops_hop_by_hop_and_stripped() -> None:
         "HTTP_EXPECT": "100-continue",
         "HTTP_X_SECRET": "forged",
         "HTTP_ACCEPT_LANGUAGE": "fr",
+        "HTTP_X_EMPTY": "",
         "CONTENT_TYPE": "text/plain",
         "CONTENT_LENGTH": "",
         "wsgi.input": object(),
@@ -36,6 +37,7 @@ def test_headers_from_environ_drops_hop_by_hop_and_stripped() -> None:
     }
     assert headers_from_environ(environ, strip=["x-secret"]) == [
         ("Accept-Language", "fr"),
+        ("X-Empty", ""),
         ("Content-Type", "text/plain"),
     ]
 

@@ -9,6 +9,7 @@ both WSGI and ``http.client`` carry header bytes, so nothing is re-encoded.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 Headers = list[tuple[str, str]]
 
@@ -58,31 +59,42 @@ def environ_key(header_name: str) -> str:
     return "HTTP_" + key
 
 
+@lru_cache(maxsize=512)
+def header_name(key: str) -> str | None:
+    """The header name for a WSGI environ key (``HTTP_X_FOO`` -> ``X-Foo``), else None.
+
+    Names are rebuilt in the conventional Title-Case since WSGI does not keep
+    the client's spelling. Cached: the same few dozen keys come every request.
+    """
+    if key.startswith("HTTP_"):
+        key = key[5:]
+    elif key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        return None
+    return "-".join(part.capitalize() for part in key.split("_"))
+
+
+_NOT_FORWARDED_UP_KEYS = frozenset(environ_key(name) for name in _NOT_FORWARDED_UP)
+
+
 def headers_from_environ(environ: Mapping[str, object], *, strip: Iterable[str] = ()) -> Headers:
     """The client's request headers that may travel upstream.
 
     Hop-by-hop headers, those named by ``Connection``, ``Host`` and any header
-    in ``strip`` (in any spelling) are left out. Names are rebuilt in the
-    conventional ``Title-Case`` since WSGI does not keep the client's spelling.
+    in ``strip`` (in any spelling) are left out.
     """
-    stripped = {environ_key(name) for name in strip}
-    dropped = _NOT_FORWARDED_UP | connection_tokens(_str(environ.get("HTTP_CONNECTION")))
+    dropped = _NOT_FORWARDED_UP_KEYS.union(environ_key(name) for name in strip)
+    connection = environ.get("HTTP_CONNECTION")
+    if isinstance(connection, str):
+        dropped |= {environ_key(token) for token in connection_tokens(connection)}
     headers: Headers = []
     for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            name = key[5:]
-        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            name = key
-            if not value:
-                continue
-        else:
+        if key in dropped or not isinstance(value, str):
             continue
-        if key in stripped or not isinstance(value, str):
-            continue
-        title = "-".join(part.capitalize() for part in name.split("_"))
-        if title.lower() in dropped:
-            continue
-        headers.append((title, value))
+        if not value and key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            continue  # servers set these empty when the client sent none
+        name = header_name(key)
+        if name is not None:
+            headers.append((name, value))
     return headers
 
 
@@ -153,7 +165,3 @@ def strip_cookie_domain(value: str, upstream_host: str) -> str:
             continue
         kept.append(attribute)
     return ";".join(kept)
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
