@@ -9,9 +9,14 @@ from typing import Any
 from wsgiref.util import setup_testing_defaults
 
 import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth.models import User
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.test import Client
 
+from strangler.identity.tokens import TokenVerifier, generate_key_pair, load_verifying_key
 from strangler.wsgi import DECIDED, ForwardedBody, StranglerWSGIHandler
 from tests.conftest import free_port
 from tests.upstream import RunningServer
@@ -138,3 +143,50 @@ def test_body_close_releases_the_upstream_once() -> None:
     assert next(iter(body)) == b"a"
     body.close()
     assert closed == ["x"]
+
+
+@pytest.fixture(autouse=True)
+def keep_test_connection() -> Iterator[None]:
+    """As Django's test client does: database connections are the test's, not the request's.
+
+    Django's real handler closes "old" connections on request signals, which
+    would close the connection of a test's transaction (and touch the
+    database from tests that may not).
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.mark.django_db
+def test_identity_token_is_minted_on_the_fast_path_too(
+    handler: StranglerWSGIHandler, settings, upstream: RunningServer, signals: list[str]
+) -> None:
+    private, public, kid = generate_key_pair("EdDSA")
+    settings.STRANGLER = {
+        **settings.STRANGLER,
+        "UPSTREAM": upstream.url,
+        "IDENTITY": {"SIGNING_KEY": private, "KEY_ID": kid},
+    }
+    user = User.objects.create_user("ada", email="ada@example.org")
+    client = Client()
+    client.force_login(user)
+    session = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+    environ = environ_for(
+        "/legacy/x",
+        HTTP_X_STRANGLER_IDENTITY_TOKEN="forged",
+        HTTP_COOKIE=f"{django_settings.SESSION_COOKIE_NAME}={session}",
+    )
+    _, body = run(handler, environ)
+    headers = dict(json.loads(body)["headers"])
+    token = headers["X-Strangler-Identity-Token"]
+    assert token != "forged"
+    verifier = TokenVerifier(
+        [load_verifying_key(public, kid)], algorithms=["EdDSA"], issuer="django", audience="flask"
+    )
+    claims = verifier.verify(token, method="GET", path="/legacy/x")
+    assert (claims["sub"], claims["username"]) == (str(user.pk), "ada")
+    # Django code ran (the session lookup), so Django's request cycle was signalled.
+    assert signals == ["started", "finished"]
