@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -132,3 +134,18 @@ def test_flush_empties_schema_tables_and_restarts_their_sequences() -> None:
     call_command("flush", interactive=False, reset_sequences=True)
     assert not Person.objects.exists()
     assert Person.objects.create(name="Bea").pk == 1
+
+
+@pytest.mark.django_db
+def test_inspectdb_of_schema_tables_keeps_cross_schema_foreign_keys() -> None:
+    out = io.StringIO()
+    call_command(
+        "inspectdb", '"stg_lab"."sample"', '"stg_core"."person"', '"stg_lab"."tag"', stdout=out
+    )
+    source = out.getvalue()
+    assert "class StgLabSample(models.Model):" in source
+    assert "owner = models.ForeignKey('StgCorePerson', models.DO_NOTHING)" in source
+    assert 'db_table = \'"stg_lab"."sample"\'' in source
+    assert "label = models.CharField(unique=True, max_length=50)" in source
+    assert "# Unable to inspect" not in source
+    compile(source, "<inspectdb>", "exec")

@@ -76,8 +76,34 @@ class DatabaseIntrospection(introspection.DatabaseIntrospection):
             return list(super().get_table_description(cursor, table))
 
     def get_relations(self, cursor: Any, table_name: str) -> dict[str, tuple[str, str]]:
-        with self._looking_in_schema(cursor, table_name) as table:
-            return dict(super().get_relations(cursor, table))
+        """``{column: (referenced column, referenced table)}``, across schemas too.
+
+        For a schema-qualified table the referenced tables are qualified as
+        well, wherever they are, so ``inspectdb '"labs"."sample"'`` keeps a
+        foreign key to ``"core"."person"`` (Django's query drops keys that
+        leave the table's schema).
+        """
+        schema, table = split_table(table_name)
+        if schema is None:
+            return dict(super().get_relations(cursor, table_name))
+        cursor.execute(
+            """
+            SELECT a1.attname, n2.nspname, c2.relname, a2.attname
+            FROM pg_catalog.pg_constraint con
+            JOIN pg_catalog.pg_class c2 ON c2.oid = con.confrelid
+            JOIN pg_catalog.pg_namespace n2 ON n2.oid = c2.relnamespace
+            JOIN pg_catalog.pg_attribute a1
+              ON a1.attrelid = con.conrelid AND a1.attnum = con.conkey[1]
+            JOIN pg_catalog.pg_attribute a2
+              ON a2.attrelid = con.confrelid AND a2.attnum = con.confkey[1]
+            WHERE con.contype = 'f' AND con.conrelid = to_regclass(%s)
+            """,
+            [qualify(schema, table)],
+        )
+        return {
+            column: (ref_column, qualify(ref_schema, ref_table))
+            for column, ref_schema, ref_table, ref_column in cursor.fetchall()
+        }
 
     def get_constraints(self, cursor: Any, table_name: str) -> dict[str, Any]:
         with self._looking_in_schema(cursor, table_name) as table:
