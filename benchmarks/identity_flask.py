@@ -1,7 +1,8 @@
 """The Flask app benchmarks/identity.py forwards to: one small page, DjangoIdentity installed.
 
 The public key comes from ``BENCH_PUBLIC_KEY``; without it every request
-is anonymous (no token is sent then anyway).
+is anonymous (no token is sent then anyway). ``BENCH_NO_IDENTITY=1`` leaves
+the extension out, to measure what the Django side alone adds.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ if os.environ.get("BENCH_PUBLIC_KEY"):
 else:
     # A key nobody signs with: the extension runs, no token ever verifies.
     app.config["STRANGLER_VERIFYING_KEYS"] = ["unused-" + "x" * 40]
-DjangoIdentity(app)
+if not os.environ.get("BENCH_NO_IDENTITY"):
+    DjangoIdentity(app)
 
 # About the size of a small rendered page (1.2 KiB).
 ITEMS = "".join(f"<li>item {i}: lorem ipsum dolor sit amet</li>" for i in range(30))
