@@ -367,3 +367,15 @@ def test_roles_cache_reuses_and_can_be_switched_off(
     assert body(client.get("/whoami"))["roles"] == ["curator"]
     settings.STRANGLER = {**settings.STRANGLER, "IDENTITY": {**identity_on, "ROLES_CACHE": 0}}
     assert body(client.get("/whoami"))["roles"] == []
+
+
+def test_a_database_failure_sends_the_request_as_anonymous(
+    client: Client, ada: Any, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    client.force_login(ada)
+    settings.SESSION_ENGINE = "tests.identity.broken_sessions"
+    with caplog.at_level(logging.ERROR, logger="strangler.identity"):
+        response = client.get("/whoami")
+    assert response.status_code == 200
+    assert body(response)["id"] is None
+    assert "sent as anonymous: the database went away" in caplog.text

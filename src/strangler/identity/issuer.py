@@ -16,6 +16,7 @@ from urllib.parse import unquote
 
 from django.apps import apps
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest
 
 from ..conf import conf_cache, get_conf
@@ -84,7 +85,17 @@ def load_user(request: HttpRequest) -> Any:
             # The session is attached like SessionMiddleware would, so that
             # get_user can verify the session hash (and flush a stale one).
             request.session = _session_store(session_key)
-            user = get_user(request)
+            try:
+                user = get_user(request)
+            except DatabaseError as exc:
+                # Fail closed, and keep Flask's pages that need no login up.
+                logger.error(
+                    "identity: user of %s %s not loaded, sent as anonymous: %s",
+                    request.method,
+                    request.path,
+                    exc,
+                )
+                user = AnonymousUser()
     if not user.is_authenticated and get_conf()["IDENTITY"].get("FLASK_SESSION"):
         from .cutover import user_from_flask_cookie
 
