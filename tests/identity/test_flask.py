@@ -565,3 +565,25 @@ def test_attack_embedded_jwk_header_is_not_trusted(
     jwk = json.loads(OKPAlgorithm.to_jwk(public))
     token = forge(other_ed_keys, claims_for("/whoami"), jwk=jwk)
     assert_anonymous(get(http, legacy, "/whoami", token))
+
+
+def test_the_extension_runs_first_and_once(ed_keys: KeyPair, signer: TokenSigner) -> None:
+    app = Flask("ordering")
+    app.config["STRANGLER_VERIFYING_KEYS"] = [ed_keys.public]
+    seen: list[str | None] = []
+
+    @app.before_request
+    def apps_own_hook() -> None:
+        seen.append(current_identity.username)
+
+    identity = DjangoIdentity(app)
+    identity.init_app(app)  # a second init_app must not verify twice
+
+    @app.route("/whoami")
+    def whoami_view() -> Any:
+        return {"id": current_identity.id}
+
+    token = signer.mint(ADA, method="GET", path="/whoami")
+    assert app.test_client().get("/whoami", headers={HEADER: token}).get_json()["id"] == "7"
+    assert seen == ["ada"]
+    assert len(app.before_request_funcs[None]) == 2  # the extension's hook, and the app's

@@ -99,7 +99,9 @@ class DjangoIdentity:
             app.config.setdefault(key, copy.deepcopy(value))
         app.extensions[EXTENSION_KEY] = _State(self)
         # First, so the app's own before_request hooks already see the user.
-        app.before_request_funcs.setdefault(None, []).insert(0, _authenticate)
+        hooks = app.before_request_funcs.setdefault(None, [])
+        if _authenticate not in hooks:
+            hooks.insert(0, _authenticate)
 
     def user_loader(self, callback: UserLoader) -> UserLoader:
         """Decorator: map an authenticated ``Identity`` to the app's own user object.
