@@ -1,6 +1,6 @@
 """Regenerate the tables of docs/settings.md from the comments in strangler/conf.py.
 
-    python scripts/settings_doc.py > docs/settings.md
+python scripts/settings_doc.py > docs/settings.md
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ def rows(source: str, name: str) -> list[tuple[str, str, str]]:
             comment.append(text.lstrip("# "))
         elif text.startswith('"'):
             key, _, default = text.partition(":")
-            found.append((key.strip('"'), default.strip().rstrip(","), " ".join(comment)))
+            found.append(
+                (key.strip('"'), default.strip().rstrip(","), " ".join(comment).replace("|", "\\|"))
+            )
             comment = []
     return found
 
@@ -43,8 +45,15 @@ def render() -> str:
     source = CONF.read_text()
     out = [INTRO, "| key | default | meaning |", "|---|---|---|"]
     out += [f"| `{k}` | `{d}` | {c} |" for k, d, c in rows(source, "DEFAULTS")]
-    out += ["", "## `IDENTITY`", "", "| key | default | meaning |", "|---|---|---|"]
-    out += [f"| `{k}` | `{d}` | {c} |" for k, d, c in rows(source, "IDENTITY_DEFAULTS")]
+    for title, name in (
+        ("`IDENTITY`", "IDENTITY_DEFAULTS"),
+        (
+            '`IDENTITY["FLASK_SESSION"]` (the cut-over from Flask\'s login)',
+            "FLASK_SESSION_DEFAULTS",
+        ),
+    ):
+        out += ["", f"## {title}", "", "| key | default | meaning |", "|---|---|---|"]
+        out += [f"| `{k}` | `{d}` | {c} |" for k, d, c in rows(source, name)]
     return "\n".join(out) + "\n"
 
 

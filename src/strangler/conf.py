@@ -53,8 +53,9 @@ FLASK_SESSION_DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,
     # Flask's SESSION_COOKIE_NAME.
     "COOKIE_NAME": "session",
-    # Flask's SESSION_COOKIE_PATH and SESSION_COOKIE_DOMAIN, to delete the cookie once used.
+    # Flask's SESSION_COOKIE_PATH, to delete the cookie once used.
     "COOKIE_PATH": "/",
+    # Flask's SESSION_COOKIE_DOMAIN, to delete the cookie once used.
     "COOKIE_DOMAIN": None,
     # Seconds a Flask cookie stays valid (Flask's PERMANENT_SESSION_LIFETIME, 31 days).
     "MAX_AGE": 31 * 24 * 3600,
