@@ -16,6 +16,7 @@ from .schemas import split_table
 # Stock backends that store a schema-qualified table but cannot find it again.
 STOCK_BACKENDS = {
     "django.db.backends.postgresql": "strangler.db.backends.postgresql",
+    "django.db.backends.sqlite3": "strangler.db.backends.sqlite3",
 }
 
 

@@ -81,6 +81,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         database: str = options["database"]
         connection = connections[database]
+        if connection.vendor != "postgresql":
+            raise CommandError(
+                f"safemigrate compares migrations with the PostgreSQL catalog; database "
+                f"{database!r} is {connection.vendor}. Use migrate there."
+            )
         if options["json"] and not options["plan"]:
             raise CommandError("--json only goes with --plan.")
         if options["lock_timeout"] <= 0:
