@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, connections
 
 from strangler.db.adoption import advisory_lock
+from tests.db.adopt_app.models import Person, Sample
 from tests.db.conftest import Legacy, catalog_dump
 
 ADOPT = "strangler_adopt"
@@ -50,12 +51,12 @@ def test_fake_initial_adoption_then_run_the_field_alembic_does_not_have(legacy: 
     after = catalog_dump()
     added = [row for row in after if row not in before]
     assert any("volume_ml" in map(str, row) for row in added)
-    # The tables Alembic made are still the same tables, with their data.
-    from tests.db.adopt_app.models import Person, Sample
-
+    # Django works on the tables Alembic made, and their defaults still apply.
     ada = Person.objects.create(name="Ada")
-    sample = Sample.objects.create(name="S-1", owner=ada, volume_ml="1.50")
-    assert sample.created is not None or Sample.objects.get().created is not None
+    Sample.objects.create(name="S-1", owner=ada, volume_ml="1.50")
+    sample = Sample.objects.get()
+    assert sample.created is not None
+    assert str(sample.volume_ml) == "1.50"
 
 
 def test_later_add_field_already_applied_by_alembic_is_faked(legacy: Legacy) -> None:
@@ -342,3 +343,12 @@ def test_routers_decide_which_tables_are_compared_and_created(
 def test_unknown_database_alias_is_refused(legacy: Legacy) -> None:
     with pytest.raises(CommandError, match="invalid choice: 'elsewhere'"):
         call_command("safemigrate", "--database", "elsewhere", "--plan")
+
+
+def test_inconsistent_history_is_refused(legacy: Legacy) -> None:
+    legacy.sql(
+        "INSERT INTO django_migrations (app, name, applied) "
+        "VALUES ('strangler_adopt', '0002_sample_volume', now())"
+    )
+    with pytest.raises(CommandError, match=r"before its dependency strangler_adopt\.0001_initial"):
+        plan()

@@ -9,7 +9,7 @@ from django.apps import apps
 from django.core.management import BaseCommand, CommandError, CommandParser
 from django.core.management.sql import emit_post_migrate_signal, emit_pre_migrate_signal
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.migrations.exceptions import AmbiguityError
+from django.db.migrations.exceptions import AmbiguityError, InconsistentMigrationHistory
 from django.db.migrations.executor import MigrationExecutor
 
 from ...db.adoption import (
@@ -138,6 +138,10 @@ class Command(BaseCommand):
     def _plan(
         self, executor: MigrationExecutor, options: dict[str, Any], accept: list[str]
     ) -> list[AdoptionStep]:
+        try:
+            executor.loader.check_consistent_history(executor.connection)
+        except InconsistentMigrationHistory as exc:
+            raise CommandError(f"{exc}; fix django_migrations before adopting.") from None
         conflicts = executor.loader.detect_conflicts()
         if conflicts:
             names = "; ".join(f"{app}: {', '.join(names)}" for app, names in conflicts.items())
