@@ -149,3 +149,16 @@ def test_inspectdb_of_schema_tables_keeps_cross_schema_foreign_keys() -> None:
     assert "label = models.CharField(unique=True, max_length=50)" in source
     assert "# Unable to inspect" not in source
     compile(source, "<inspectdb>", "exec")
+
+
+@pytest.mark.django_db
+def test_each_table_is_listed_once_and_schema_tables_are_found_on_search_path_too() -> None:
+    with connection.cursor() as cursor:
+        names = connection.introspection.table_names(cursor)
+        assert "auth_user" in names
+        assert '"public"."auth_user"' not in names
+        cursor.execute("SET LOCAL search_path TO stg_lab, public")
+        names = connection.introspection.table_names(cursor)
+        assert "sample" in names  # visible now, so listed bare, as Django lists it
+    existing = connection.introspection.django_table_names(only_existing=True)
+    assert {'"stg_lab"."sample"', '"stg_core"."person"', "auth_user"} <= set(existing)

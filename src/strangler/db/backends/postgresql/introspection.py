@@ -34,7 +34,11 @@ class DatabaseIntrospection(introspection.DatabaseIntrospection):
         return qualify(schema, table)
 
     def get_table_list(self, cursor: Any) -> list[Any]:
-        """Tables on ``search_path`` by bare name, plus every table by ``"schema"."name"``."""
+        """Tables on ``search_path`` by bare name (as Django lists them), the others qualified.
+
+        Each table is listed once, so ``inspectdb`` sees no duplicates; whether
+        a model's table exists is asked by name instead (``django_table_names``).
+        """
         tables: list[Any] = list(super().get_table_list(cursor))
         cursor.execute(
             """
@@ -47,6 +51,7 @@ class DatabaseIntrospection(introspection.DatabaseIntrospection):
             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind IN ('f', 'm', 'p', 'r', 'v')
               AND n.nspname <> ALL(%s) AND n.nspname NOT LIKE 'pg\\_temp\\_%%'
+              AND NOT pg_catalog.pg_table_is_visible(c.oid)
             """,
             [list(SYSTEM_SCHEMAS)],
         )
@@ -55,6 +60,31 @@ class DatabaseIntrospection(introspection.DatabaseIntrospection):
             for schema, name, kind, comment in cursor.fetchall()
         ]
         return tables
+
+    def django_table_names(
+        self, only_existing: bool = False, include_views: bool = True
+    ) -> list[str]:
+        """The models' tables; with ``only_existing``, those PostgreSQL resolves by name.
+
+        Asking ``to_regclass`` per name finds a ``"schema"."table"`` whether
+        or not its schema is on ``search_path`` (``flush`` relies on this).
+        """
+        tables = list(super().django_table_names(only_existing=False, include_views=include_views))
+        if not only_existing or not tables:
+            return tables
+        kinds = ["r", "p", "f"] + (["v", "m"] if include_views else [])
+        quote = self.connection.ops.quote_name
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT t.name FROM unnest(%s::text[], %s::text[]) AS t(name, quoted)
+                JOIN pg_catalog.pg_class c ON c.oid = to_regclass(t.quoted)
+                WHERE c.relkind = ANY(%s)
+                """,
+                [tables, [quote(table) for table in tables], kinds],
+            )
+            existing = {row[0] for row in cursor.fetchall()}
+        return [table for table in tables if table in existing]
 
     @contextmanager
     def _looking_in_schema(self, cursor: Any, table_name: str) -> Iterator[str]:
