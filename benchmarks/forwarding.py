@@ -743,8 +743,8 @@ def render(run: Run) -> str:
         "Everything runs on 127.0.0.1 on one machine; the figures are ratios within one run.",
         "",
         "Setup:",
-        f"- Flask: `benchmarks/flask_app.py` under gunicorn. Every gunicorn (Flask's and the "
-        f"three Django fronts') runs {WORKERS} worker, `--worker-class {WORKER_CLASS} --threads "
+        f"- Flask: `benchmarks/flask_app.py` under gunicorn. Every gunicorn (Flask's and every "
+        f"Django front's) runs {WORKERS} worker, `--worker-class {WORKER_CLASS} --threads "
         f"{THREADS} --keep-alive {KEEP_ALIVE}`; nginx runs 1 worker process, HTTP/1.1 keep-alive "
         "to Flask, `proxy_buffering off`, `proxy_request_buffering off`, 64 KiB buffers.",
         "- Django fronts: `benchmarks/django_project/`, the settings and middleware of a new "
