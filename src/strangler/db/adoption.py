@@ -270,14 +270,17 @@ def apply_adoption(
         step.migration.atomic for step in steps
     )
     with transaction.atomic(using=connection.alias) if all_atomic else _nothing():
-        state.apps  # render once, as migrate does  # noqa: B018
         for step in steps:
             if progress is not None:
                 progress(step)
             if step.action == "fake":
                 executor.apply_migration(state, step.migration, fake=True)
+                # Unrendered, this is cheap; rendered, every operation re-renders
+                # the related models, which is what makes adopting hundreds of
+                # chained tables slow. So render only when a RUN needs models.
                 state = step.migration.mutate_state(state, preserve=False)
             else:
+                state.apps  # render (once: later steps keep it current)  # noqa: B018
                 state = executor.apply_migration(state, step.migration)
     return state
 
