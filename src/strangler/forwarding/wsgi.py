@@ -43,11 +43,15 @@ _SERVER_KEYS = (
 
 
 class ChunkReader(io.RawIOBase):
-    """A readable file over an iterable of byte chunks (the forwarded body)."""
+    """A readable file over an iterable of byte chunks (the forwarded body).
+
+    Chunks are handed out through a memoryview, so a large chunk read in
+    small pieces is not copied again for every piece.
+    """
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks = iter(chunks)
-        self._pending = b""
+        self._pending = memoryview(b"")
 
     def readable(self) -> bool:
         return True
@@ -55,7 +59,7 @@ class ChunkReader(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         while not self._pending:
             try:
-                self._pending = next(self._chunks)
+                self._pending = memoryview(next(self._chunks))
             except StopIteration:
                 return 0
         size = min(len(buffer), len(self._pending))
