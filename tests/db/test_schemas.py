@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
@@ -162,3 +162,31 @@ def test_each_table_is_listed_once_and_schema_tables_are_found_on_search_path_to
         assert "sample" in names  # visible now, so listed bare, as Django lists it
     existing = connection.introspection.django_table_names(only_existing=True)
     assert {'"stg_lab"."sample"', '"stg_core"."person"', "auth_user"} <= set(existing)
+
+
+@pytest.mark.django_db
+def test_inspectdb_schema_option_inspects_every_table_of_the_schema() -> None:
+    out = io.StringIO()
+    call_command("inspectdb", "--schema", "stg_lab", stdout=out)
+    source = out.getvalue()
+    classes = sorted(line for line in source.splitlines() if line.startswith("class "))
+    assert classes == [
+        "class StgLabSample(models.Model):",
+        "class StgLabSampleTags(models.Model):",
+        "class StgLabTag(models.Model):",
+    ]
+    # The key into stg_core is kept, naming the model inspectdb would write for it.
+    assert "owner = models.ForeignKey('StgCorePerson', models.DO_NOTHING)" in source
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--schema", "stg_nowhere"], "No tables in schema 'stg_nowhere'"),
+        (["auth_user", "--schema", "stg_lab"], "Name tables or give --schema, not both"),
+    ],
+)
+def test_inspectdb_schema_option_bad_input(args: list[str], message: str) -> None:
+    with pytest.raises(CommandError, match=message):
+        call_command("inspectdb", *args, stdout=io.StringIO())

@@ -55,6 +55,11 @@ def test_the_schema_models_run_unchanged_on_sqlite(tmp_path: Path) -> None:
         "tag_id": ["id", '"stg_lab"."tag"'],
     }
     assert seen["query"] == ["S-1"]
+    assert seen["inspectdb_classes"] == [
+        "class StgLabSample(models.Model):",
+        "class StgLabSampleTags(models.Model):",
+        "class StgLabTag(models.Model):",
+    ]
     # Rebuilt tables keep their rows; the dropped index and its _like twin are gone.
     assert seen["person_indexes_after"] == []
     assert seen["person_rows_after"] == [["Ada"]]
