@@ -1,10 +1,10 @@
 """``safemigrate``'s plan: for each unapplied migration, RUN, FAKE or REFUSE.
 
 A migration is judged by what it changes, not by its operations' names. The
-project state before and after it is rendered (as ``migrate`` renders it); the
 tables of every model it touches are reduced to items (``strangler.db.catalog``)
-on both sides, and the items that differ are what the migration does. Each of
-those is then looked up in the database:
+in the project state before it and after it (read from the model states without
+rendering them, ``strangler.db.state``), and the items that differ are what the
+migration does. Each of those is then looked up in one read of the catalog:
 
 * every item already as the migration leaves it -> FAKE (Alembic did it);
 * every item still as the migration finds it -> RUN;
