@@ -366,10 +366,38 @@ def model_items(
     composite = getattr(opts.pk, "field_names", None)
     if composite:  # CompositePrimaryKey: no column of its own
         items[(schema, table, "pk", ())] = tuple(columns_of[name] for name in composite)
-    for fields in opts.unique_together:
-        cols = tuple(sorted(columns_of[name] for name in fields))
+    add_table_keys(
+        items,
+        schema,
+        table,
+        columns_of,
+        unique_together=opts.unique_together,
+        constraints=opts.constraints,
+        indexes=opts.indexes,
+    )
+    return items
+
+
+def add_table_keys(
+    items: Items,
+    schema: str,
+    table: str,
+    columns_of: dict[str, str],
+    *,
+    unique_together: Iterable[Iterable[str]],
+    constraints: Iterable[Any],
+    indexes: Iterable[Any],
+) -> None:
+    """Add a table's multi-column unique keys and indexes, matched by columns.
+
+    Shared by the live models (``model_items``) and the migration state
+    (``strangler.db.state``) so both describe a table the same way. Partial
+    and expression constraints and indexes are not compared.
+    """
+    for together in unique_together:
+        cols = tuple(sorted(columns_of[name] for name in together))
         items[(schema, table, "unique", cols)] = True
-    for constraint in opts.constraints:
+    for constraint in constraints:
         if (
             isinstance(constraint, UniqueConstraint)
             and constraint.fields
@@ -377,8 +405,7 @@ def model_items(
         ):
             cols = tuple(sorted(columns_of[name] for name in constraint.fields))
             items[(schema, table, "unique", cols)] = True
-    for index in opts.indexes:
+    for index in indexes:
         if isinstance(index, Index) and index.fields and index.condition is None:
             cols = tuple(columns_of[name.lstrip("-")] for name in index.fields)
             items[(schema, table, "index", cols)] = True
-    return items

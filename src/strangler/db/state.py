@@ -20,7 +20,7 @@ from django.db import router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import strip_quotes, truncate_name
 from django.db.migrations.state import ProjectState
-from django.db.models import NOT_PROVIDED, Field, Index, UniqueConstraint
+from django.db.models import NOT_PROVIDED, Field
 from django.utils.module_loading import import_string
 
 from .catalog import (
@@ -29,6 +29,7 @@ from .catalog import (
     Column,
     Items,
     Reference,
+    add_table_keys,
     canonical_default,
     canonical_type,
 )
@@ -195,20 +196,15 @@ def _model(
     if pk_fields:  # CompositePrimaryKey
         items[(schema, table, "pk", ())] = tuple(columns_of[n] for n in pk_fields)
     options = reader.state.models[key].options
-    for together in options.get("unique_together", ()):
-        items[(schema, table, "unique", tuple(sorted(columns_of[n] for n in together)))] = True
-    for constraint in options.get("constraints", ()):
-        if (
-            isinstance(constraint, UniqueConstraint)
-            and constraint.fields
-            and constraint.condition is None
-        ):
-            cols = tuple(sorted(columns_of[n] for n in constraint.fields))
-            items[(schema, table, "unique", cols)] = True
-    for index in options.get("indexes", ()):
-        if isinstance(index, Index) and index.fields and index.condition is None:
-            cols = tuple(columns_of[n.lstrip("-")] for n in index.fields)
-            items[(schema, table, "index", cols)] = True
+    add_table_keys(
+        items,
+        schema,
+        table,
+        columns_of,
+        unique_together=options.get("unique_together", ()),
+        constraints=options.get("constraints", ()),
+        indexes=options.get("indexes", ()),
+    )
 
 
 def _auto_through(
