@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
-from django.test import Client
 
 from strangler.identity.tokens import (
     TokenSigner,
@@ -54,21 +51,3 @@ def verifier(ed_keys: KeyPair) -> TokenVerifier:
         issuer="django",
         audience="flask",
     )
-
-
-@pytest.fixture
-def client() -> Iterator[Client]:
-    """Django's test client, closing every (streamed, forwarded) response at the end."""
-    client = Client()
-    responses: list[Any] = []
-    request = client.request
-
-    def tracked(**kwargs: Any) -> Any:
-        response = request(**kwargs)
-        responses.append(response)
-        return response
-
-    client.request = tracked  # type: ignore[method-assign]
-    yield client
-    for response in responses:
-        response.close()
