@@ -12,7 +12,7 @@ import hashlib
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from flask import Flask, Response, jsonify, request, stream_with_context
@@ -237,16 +237,23 @@ class RecordingServer:
         conn.settimeout(5)
         buffer = b""
         served = 0
+
+        def read_until(done: Callable[[bytes], bool]) -> bool:
+            nonlocal buffer
+            while not done(buffer):
+                try:
+                    chunk = conn.recv(65536)
+                except OSError:
+                    return False
+                if not chunk:
+                    return False
+                buffer += chunk
+            return True
+
         with conn:
             while not self._stopped.is_set():
-                while b"\r\n\r\n" not in buffer:
-                    try:
-                        chunk = conn.recv(65536)
-                    except OSError:
-                        return
-                    if not chunk:
-                        return
-                    buffer += chunk
+                if not read_until(lambda data: b"\r\n\r\n" in data):
+                    return
                 head, _, buffer = buffer.partition(b"\r\n\r\n")
                 lines = head.split(b"\r\n")
                 headers = [
@@ -255,28 +262,15 @@ class RecordingServer:
                 ]
                 length = next((int(v) for n, v in headers if n.lower() == b"content-length"), 0)
                 if (b"transfer-encoding", b"chunked") in [(n.lower(), v) for n, v in headers]:
-                    while b"0\r\n\r\n" not in buffer:
-                        try:
-                            chunk = conn.recv(65536)
-                        except OSError:
-                            return
-                        if not chunk:
-                            return
-                        buffer += chunk
+                    if not read_until(lambda data: b"0\r\n\r\n" in data):
+                        return
                     length = buffer.index(b"0\r\n\r\n") + 5
-                while len(buffer) < length:
-                    try:
-                        chunk = conn.recv(65536)
-                    except OSError:
-                        return
-                    if not chunk:
-                        return
-                    buffer += chunk
+                if not read_until(lambda data, length=length: len(data) >= length):
+                    return
                 body, buffer = buffer[:length], buffer[length:]
-                if self.drop_after is not None and served >= self.drop_after:
-                    self.requests.append(Recorded(lines[0], headers, body, number))
-                    return  # close without answering
                 self.requests.append(Recorded(lines[0], headers, body, number))
+                if self.drop_after is not None and served >= self.drop_after:
+                    return  # close without answering
                 served += 1
                 try:
                     conn.sendall(self.response)
