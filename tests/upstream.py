@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 
 from flask import Flask, Response, jsonify, request, stream_with_context
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -183,6 +184,10 @@ class Recorded:
     connection: int
 
 
+def _has_at_least(length: int, data: bytes) -> bool:
+    return len(data) >= length
+
+
 class RecordingServer:
     """A bare HTTP/1.1 server that records each request exactly as it arrived.
 
@@ -265,7 +270,7 @@ class RecordingServer:
                     if not read_until(lambda data: b"0\r\n\r\n" in data):
                         return
                     length = buffer.index(b"0\r\n\r\n") + 5
-                if not read_until(lambda data, length=length: len(data) >= length):
+                if not read_until(partial(_has_at_least, length)):
                     return
                 body, buffer = buffer[:length], buffer[length:]
                 self.requests.append(Recorded(lines[0], headers, body, number))
