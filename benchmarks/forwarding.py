@@ -350,7 +350,10 @@ class PeakRss:
 # --- large bodies ------------------------------------------------------------------------
 
 READ_SIZE = 1024 * 1024
-UPLOAD_PIECE = b"u" * (256 * 1024)
+# 64 KiB pieces, like curl's upload buffer. With larger pieces, gunicorn's
+# chunked-body reader (27.0) copies the unread rest of each received piece on
+# every read(), and upload speed then varies 2-4x between identical runs.
+UPLOAD_PIECE = b"u" * (64 * 1024)
 
 
 def _connection(server: Server) -> http.client.HTTPConnection:
@@ -766,7 +769,9 @@ def render(run: Run) -> str:
         + (" (one wrk thread)." if settings.load_generator == "wrk" else "."),
         f"- Large bodies: a {size_label(settings.size)} `application/octet-stream` download "
         "(Flask yields 64 KiB pieces, chunked) and upload (`Transfer-Encoding: chunked`, "
-        "256 KiB pieces; Flask reads it and reports how many bytes arrived), then a "
+        "64 KiB pieces, because with 256 KiB pieces gunicorn's chunked-body reader makes "
+        "upload speed vary 2-4x between identical runs; Flask reads the body and reports how "
+        "many bytes arrived), then a "
         f"{size_label(settings.html_size)} `text/html` download and upload with a "
         "`Content-Length`, once each after the rounds. Large bodies go through the same rounds: "
         "median time, largest RSS growth. Client: Python `http.client` "

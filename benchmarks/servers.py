@@ -215,6 +215,7 @@ http {{
             proxy_buffering off;
             proxy_buffer_size 64k;
             proxy_buffers 8 64k;
+            client_body_buffer_size 64k;
             proxy_request_buffering off;
             proxy_read_timeout 300s;
         }}
