@@ -46,6 +46,7 @@ def connection_tokens(value: str | None) -> set[str]:
     return {token.strip().lower() for token in value.split(",") if token.strip()}
 
 
+@lru_cache(maxsize=512)
 def environ_key(header_name: str) -> str:
     """The WSGI environ key a header arrives under (``X-Foo`` -> ``HTTP_X_FOO``).
 
@@ -76,25 +77,28 @@ def header_name(key: str) -> str | None:
 _NOT_FORWARDED_UP_KEYS = frozenset(environ_key(name) for name in _NOT_FORWARDED_UP)
 
 
+@lru_cache(maxsize=64)
+def _dropped_keys(strip: tuple[str, ...], connection: str | None) -> frozenset[str]:
+    tokens = connection_tokens(connection)
+    return _NOT_FORWARDED_UP_KEYS.union(environ_key(name) for name in (*strip, *tokens))
+
+
 def headers_from_environ(environ: Mapping[str, object], *, strip: Iterable[str] = ()) -> Headers:
     """The client's request headers that may travel upstream.
 
     Hop-by-hop headers, those named by ``Connection``, ``Host`` and any header
     in ``strip`` (in any spelling) are left out.
     """
-    dropped = _NOT_FORWARDED_UP_KEYS.union(environ_key(name) for name in strip)
     connection = environ.get("HTTP_CONNECTION")
-    if isinstance(connection, str):
-        dropped |= {environ_key(token) for token in connection_tokens(connection)}
+    dropped = _dropped_keys(tuple(strip), connection if isinstance(connection, str) else None)
     headers: Headers = []
     for key, value in environ.items():
-        if key in dropped or not isinstance(value, str):
+        name = header_name(key)
+        if name is None or key in dropped or not isinstance(value, str):
             continue
         if not value and key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             continue  # servers set these empty when the client sent none
-        name = header_name(key)
-        if name is not None:
-            headers.append((name, value))
+        headers.append((name, value))
     return headers
 
 

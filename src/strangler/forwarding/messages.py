@@ -87,7 +87,7 @@ def request_target(environ: Mapping[str, Any]) -> str:
         raw_path, has_query, raw_query = raw.partition("?")
         if (
             raw_query == query
-            and unquote(raw_path) == script_name + path_info
+            and (unquote(raw_path) if "%" in raw_path else raw_path) == script_name + path_info
             and raw_path.startswith(script_name)
         ):
             path = raw_path[len(script_name) :] or "/"

@@ -84,7 +84,7 @@ class WsgiTransport:
             {
                 "REQUEST_METHOD": request.method,
                 "SCRIPT_NAME": "",
-                "PATH_INFO": unquote(path, encoding="latin-1"),
+                "PATH_INFO": unquote(path, encoding="latin-1") if "%" in path else path,
                 "QUERY_STRING": query,
                 "RAW_URI": request.target,
                 "REQUEST_URI": request.target,
