@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import socket
 import subprocess
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.signals import request_finished
+from django.db import close_old_connections
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
@@ -39,8 +42,27 @@ def client() -> Iterator[Client]:
 
     client.request = tracked  # type: ignore[method-assign]
     yield client
+    close_responses(*responses)
+
+
+def close_responses(*responses: Any) -> None:
+    """Close responses, also half-read streamed ones, as the test client would.
+
+    The test client wraps a streamed body in a generator that, when closed,
+    closes the response with ``close_old_connections`` disconnected (closing
+    sends request_finished, which must not touch the test's database
+    connection); closing the response directly would reconnect it midway.
+    """
     for response in responses:
-        response.close()
+        wrapper = getattr(response, "_iterator", None) if response.streaming else None
+        if inspect.isgenerator(wrapper) and inspect.getgeneratorstate(wrapper) != "GEN_CREATED":
+            wrapper.close()  # runs the wrapper's own careful close
+            continue
+        request_finished.disconnect(close_old_connections)
+        try:
+            response.close()
+        finally:
+            request_finished.connect(close_old_connections)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from tests import legacy_wsgi
+from tests.conftest import close_responses
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +47,7 @@ def test_close_is_called_on_the_response_iterable(client: Client) -> None:
 def test_close_is_called_when_the_client_stops_reading(client: Client) -> None:
     response = client.get("/stream", {"size": str(10 * 65536)})
     next(iter(response.streaming_content))  # type: ignore[attr-defined]
-    response.close()
+    close_responses(response)
     assert legacy_wsgi.closed == ["/stream"]
 
 
