@@ -10,6 +10,9 @@ SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost", "front.example"]
 USE_TZ = True
+# Pinned: Django 6.0 changed the default to BigAutoField, and the legacy
+# (Alembic) tables the tests adopt have integer ids, as Django 5.2 makes them.
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

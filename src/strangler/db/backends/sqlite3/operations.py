@@ -14,11 +14,16 @@ class DatabaseOperations(operations.DatabaseOperations):
 
     Django writes ``RETURNING "table"."id"``; with a schema that becomes
     ``"labs"."sample"."id"``, which SQLite refuses ("no such column"). The
-    columns of an INSERT's own table need no qualifier at all.
+    columns of the statement's own table need no qualifier at all.
     """
 
-    def return_insert_columns(self, fields: Any) -> tuple[str, tuple[Any, ...]]:
+    def returning_columns(self, fields: Any) -> tuple[str, tuple[Any, ...]]:
+        """``RETURNING`` with bare column names (the Django 6 name of the hook)."""
         if not fields:
             return "", ()
         columns = ", ".join(self.quote_name(field.column) for field in fields)
         return f"RETURNING {columns}", ()
+
+    # Django 5.2 calls it return_insert_columns; 6.0 renamed it (and uses it
+    # for UPDATE ... RETURNING too).
+    return_insert_columns = returning_columns
