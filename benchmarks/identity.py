@@ -20,16 +20,12 @@ import argparse
 import http.client
 import os
 import platform
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import timeit
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -37,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 
+from benchmarks.servers import Servers  # noqa: E402
 from strangler.identity.tokens import (  # noqa: E402
     TokenSigner,
     TokenVerifier,
@@ -64,87 +61,7 @@ def per_call_us(function: Callable[[], object], number: int = 2000, repeat: int 
     return min(timeit.repeat(function, number=number, repeat=repeat)) / number * 1e6
 
 
-# --- servers ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Server:
-    name: str
-    port: int
-    process: subprocess.Popen[bytes]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
-
-
-def wait_serving(server: Server, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"{server.name} exited with {server.process.returncode}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=2)
-            connection.request("GET", "/hello")
-            if connection.getresponse().status == 200:
-                connection.close()
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{server.name} not serving after {timeout}s")
-
-
-@contextmanager
-def servers() -> Iterator[Callable[[str, str, dict[str, str]], Server]]:
-    started: list[Server] = []
-
-    def start(name: str, app: str, env: dict[str, str]) -> Server:
-        port = free_port()
-        argv = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "4",
-            "--keep-alive",
-            "30",
-            "--log-level",
-            "warning",
-            app,
-        ]
-        full_env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")]),
-            **env,
-        }
-        process = subprocess.Popen(argv, cwd=ROOT, env=full_env, start_new_session=True)
-        server = Server(name, port, process)
-        started.append(server)
-        wait_serving(server)
-        return server
-
-    try:
-        yield start
-    finally:
-        for server in reversed(started):
-            server.stop()
+# --- servers: benchmarks/servers.py, shared with the forwarding benchmark ---------------
 
 
 def page(port: int, headers: dict[str, str]) -> bytes:
@@ -288,7 +205,8 @@ def end_to_end(
     private: str, public: str, session: str, workdir: Path, requests: int
 ) -> list[tuple[str, list[float]]]:
     common = {"BENCH_DB": str(workdir / "bench.sqlite3")}
-    with servers() as start:
+    with Servers(workdir) as run:
+        start = run.gunicorn
         flask = start("flask", "benchmarks.identity_flask:app", {"BENCH_PUBLIC_KEY": public})
         front = {"BENCH_UPSTREAM": f"http://127.0.0.1:{flask.port}", **common}
         app = "django.core.wsgi:get_wsgi_application()"
