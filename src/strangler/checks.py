@@ -41,21 +41,22 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     errors: list[CheckMessage] = []
     for key in raw:
         if key not in DEFAULTS:
-            close = difflib.get_close_matches(str(key), DEFAULTS, n=1)
-            errors.append(
-                Error(
-                    f"STRANGLER has an unknown key {key!r}.",
-                    hint=f"Did you mean {close[0]!r}?"
-                    if close
-                    else f"Known keys: {', '.join(DEFAULTS)}.",
-                    id="strangler.E002",
-                )
-            )
+            errors.append(unknown_key_error("STRANGLER", key, DEFAULTS, "strangler.E002"))
     conf = get_conf()
     errors += _check_upstream(conf["UPSTREAM"])
     errors += _check_routes()
     errors += _check_scalars(conf)
     return errors
+
+
+def unknown_key_error(where: str, key: object, known: dict[str, Any], id: str) -> CheckMessage:
+    """An error for a settings key nobody reads (a typo), suggesting the closest known one."""
+    close = difflib.get_close_matches(str(key), known, n=1)
+    return Error(
+        f"{where} has an unknown key {key!r}.",
+        hint=f"Did you mean {close[0]!r}?" if close else f"Known keys: {', '.join(known)}.",
+        id=id,
+    )
 
 
 def _check_upstream(value: object) -> list[CheckMessage]:

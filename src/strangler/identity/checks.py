@@ -9,7 +9,6 @@ by every user appearing logged out.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import re
 from typing import Any
@@ -19,6 +18,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 from django.views.debug import SafeExceptionReporterFilter
 
+from ..checks import unknown_key_error
 from ..conf import FLASK_SESSION_DEFAULTS, IDENTITY_DEFAULTS, get_conf
 from ..forwarding.upstream import UpstreamConfigError, WsgiUpstream, parse_upstream
 from .tokens import ALGORITHMS, KeyConfigError, load_signing_key, load_verifying_key
@@ -56,7 +56,9 @@ def check_identity(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     errors: list[CheckMessage] = []
     for key in raw_identity:
         if key not in IDENTITY_DEFAULTS:
-            errors.append(_unknown_key("IDENTITY", key, IDENTITY_DEFAULTS, "strangler.E021"))
+            errors.append(
+                unknown_key_error("STRANGLER['IDENTITY']", key, IDENTITY_DEFAULTS, "strangler.E021")
+            )
     identity = get_conf()["IDENTITY"]
     errors += _check_key(identity)
     errors += _check_claims(identity)
@@ -65,15 +67,6 @@ def check_identity(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     if identity["SIGNING_KEY"] and not errors:
         errors += _check_flask_app(identity)
     return errors
-
-
-def _unknown_key(where: str, key: object, known: dict[str, Any], id: str) -> CheckMessage:
-    close = difflib.get_close_matches(str(key), known, n=1)
-    return Error(
-        f"STRANGLER['{where}'] has an unknown key {key!r}.",
-        hint=f"Did you mean {close[0]!r}?" if close else f"Known keys: {', '.join(known)}.",
-        id=id,
-    )
 
 
 def _check_key(identity: dict[str, Any]) -> list[CheckMessage]:
@@ -223,7 +216,9 @@ def _check_cutover(value: object) -> list[CheckMessage]:
             )
         ]
     errors: list[CheckMessage] = [
-        _unknown_key("IDENTITY']['FLASK_SESSION", key, FLASK_SESSION_DEFAULTS, "strangler.E031")
+        unknown_key_error(
+            "STRANGLER['IDENTITY']['FLASK_SESSION']", key, FLASK_SESSION_DEFAULTS, "strangler.E031"
+        )
         for key in value
         if key not in FLASK_SESSION_DEFAULTS
     ]
