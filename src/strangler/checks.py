@@ -152,9 +152,25 @@ def _check_scalars(conf: dict[str, Any]) -> list[CheckMessage]:
     return errors
 
 
+# Keys a project sets to use only the database tools (strangler_models,
+# safemigrate, strangler_drift): from a worker, CI settings or a plain Django
+# project with no front door. Any other key configures forwarding.
+TOOLS_ONLY_KEYS = frozenset({"SQLALCHEMY_METADATA", "FLASK_APP"})
+
+
+def forwarding_configured() -> bool:
+    """The front door is in use: the middleware is installed or a forwarding key is set."""
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    raw = getattr(settings, "STRANGLER", {})
+    keys = set(raw) if isinstance(raw, dict) else set()
+    return MIDDLEWARE_PATH in middleware or bool(keys - TOOLS_ONLY_KEYS)
+
+
 @register(Tags.compatibility)
 def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """``StranglerMiddleware`` is installed, and first."""
+    """``StranglerMiddleware`` is installed, and first (when forwarding is configured)."""
+    if not forwarding_configured():
+        return []
     middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
     if MIDDLEWARE_PATH not in middleware:
         return [
@@ -180,6 +196,8 @@ def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
 @register(Tags.urls)
 def check_catch_all(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Warn when the URLconf resolves any path at all: nothing would reach Flask."""
+    if not forwarding_configured():
+        return []
     probe = f"/strangler-probe-{uuid.uuid4().hex}/no/such/page"
     try:
         match = resolve(probe)
