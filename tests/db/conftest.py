@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy
@@ -118,3 +123,109 @@ def legacy(transactional_db: None) -> Iterator[Legacy]:
     reset_legacy()
     yield Legacy()
     reset_legacy()
+
+
+# --- A Flask-SQLAlchemy app with Flask-Migrate (tests/db/flask_app), run as users run it.
+
+FLASK_TABLES = ("post_tags", "post", "user", "tag", "alembic_version")
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(ROOT), str(ROOT / "src"), *extra.pop("path", "").split(os.pathsep)]
+        ),
+        **extra,
+    }
+
+
+@dataclass
+class FlaskApp:
+    """The Flask app on one database, driven through the ``flask`` command line."""
+
+    uri: str
+
+    def flask(self, *args: str, handed_over: bool = True) -> subprocess.CompletedProcess[str]:
+        factory = f"tests.db.flask_app:create_app({self.uri!r}, handed_over={handed_over})"
+        return subprocess.run(
+            # Not -W error: Flask-Migrate's own env.py uses APIs Flask-SQLAlchemy deprecates.
+            [sys.executable, "-m", "flask", "--app", factory, *args],
+            cwd=ROOT,
+            env=subprocess_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def upgrade(self) -> None:
+        result = self.flask("db", "upgrade")
+        assert result.returncode == 0, result.stderr
+
+
+def drop_flask_tables() -> None:
+    run_sql(
+        *(f'DROP TABLE IF EXISTS public."{table}" CASCADE' for table in FLASK_TABLES),
+        "DELETE FROM django_migrations WHERE app = 'blog'",
+    )
+
+
+@pytest.fixture
+def flask_pg(transactional_db: None) -> Iterator[FlaskApp]:
+    """The Flask app on the test database (its tables in ``public``, beside Django's)."""
+    drop_flask_tables()
+    yield FlaskApp(sqlalchemy_url().render_as_string(hide_password=False))
+    drop_flask_tables()
+
+
+@dataclass
+class DjangoProject:
+    """A user's Django project in a temporary directory: one app, ``blog``, run by django-admin."""
+
+    root: Path
+    database: dict[str, object]
+    strangler: dict[str, object]
+
+    def write_models(self, source: str) -> None:
+        app = self.root / "blog"
+        (app / "migrations").mkdir(parents=True, exist_ok=True)
+        for package in (app, app / "migrations"):
+            (package / "__init__.py").touch()
+        (app / "models.py").write_text(source)
+
+    def manage(self, *args: str) -> subprocess.CompletedProcess[str]:
+        env = subprocess_env(
+            path=str(self.root),
+            DJANGO_SETTINGS_MODULE="tests.db.project_settings",
+            STRANGLER_PROJECT_DATABASE=json.dumps(self.database),
+            STRANGLER_PROJECT_STRANGLER=json.dumps(self.strangler),
+        )
+        return subprocess.run(
+            [sys.executable, "-W", "error", "-m", "django", *args],
+            cwd=self.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def plan(self, *args: str) -> list[dict[str, Any]]:
+        result = self.manage("safemigrate", *args, "--plan", "--json")
+        assert result.returncode == 0, result.stderr
+        migrations: list[dict[str, Any]] = json.loads(result.stdout)["migrations"]
+        return migrations
+
+
+@pytest.fixture
+def project(tmp_path: Path, flask_pg: FlaskApp) -> DjangoProject:
+    """A Django project on the same database as the Flask app."""
+    database = {**connection.settings_dict, "NAME": connection.settings_dict["NAME"]}
+    keep = ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT")
+    return DjangoProject(
+        tmp_path / "project",
+        {key: database[key] for key in keep},
+        {"SQLALCHEMY_METADATA": "tests.db.flask_app:db.metadata"},
+    )

@@ -47,7 +47,7 @@ def check_table_ownership(app_configs: Any = None, **kwargs: Any) -> list[CheckM
                     f"Table {schema}.{table} is created by a Django migration and is still "
                     f"in the Alembic metadata ({path}): both would migrate it.",
                     hint="Hand it over: set info={'strangler_owner': 'django'} on the "
-                    "SQLAlchemy table and skip such tables in Alembic's include_object "
+                    "SQLAlchemy table and use strangler.alembic.include_object in Alembic's env.py "
                     "(docs/database.md), or make the model managed = False.",
                     obj=model,
                     id="strangler.W040",

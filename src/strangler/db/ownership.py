@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Model
 
+from ..alembic import OWNER_KEY, handed_over
 from .schemas import split_table
 
 if TYPE_CHECKING:
@@ -32,8 +33,6 @@ __all__ = [
     "model_tables",
 ]
 
-# ``Table.info`` key that hands a table over: ``info={"strangler_owner": "django"}``.
-OWNER_KEY = "strangler_owner"
 DEFAULT_SCHEMA = "public"
 
 
@@ -42,7 +41,11 @@ class MetadataError(Exception):
 
 
 def load_metadata(path: object) -> MetaData:
-    """Import ``"package.module:name"``: a SQLAlchemy ``MetaData`` or a declarative base."""
+    """Import ``"package.module:name"``: a SQLAlchemy ``MetaData`` or a declarative base.
+
+    ``name`` may be a dotted path (``db.metadata``, ``db.Model``), and an object
+    with a ``metadata`` attribute (Flask-SQLAlchemy's ``db``) stands for it.
+    """
     if not isinstance(path, str) or path.count(":") != 1 or not all(path.split(":")):
         raise MetadataError(
             f"{path!r} is not an import path like 'legacy.models:Base' (module:attribute)"
@@ -56,10 +59,14 @@ def load_metadata(path: object) -> MetaData:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise MetadataError(f"cannot import {module_name!r}: {exc}") from None
-    try:
-        value = getattr(module, attribute)
-    except AttributeError:
-        raise MetadataError(f"module {module_name!r} has no attribute {attribute!r}") from None
+    value: Any = module
+    # A dotted attribute path: Flask-SQLAlchemy's metadata is ``app.models:db.metadata``.
+    for depth, part in enumerate(attribute.split(".")):
+        try:
+            value = getattr(value, part)
+        except AttributeError:
+            owner = ".".join([module_name, *attribute.split(".")[:depth]])
+            raise MetadataError(f"{owner!r} has no attribute {part!r}") from None
     metadata = value if isinstance(value, MetaData) else getattr(value, "metadata", None)
     if not isinstance(metadata, MetaData):
         raise MetadataError(
@@ -77,7 +84,7 @@ def alembic_tables(metadata: MetaData, *, include_handed_over: bool = False) -> 
     return {
         table_key(table.schema, table.name): table
         for table in metadata.tables.values()
-        if include_handed_over or table.info.get(OWNER_KEY) != "django"
+        if include_handed_over or not handed_over(table)
     }
 
 

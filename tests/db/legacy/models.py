@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -25,10 +26,11 @@ class Base(DeclarativeBase):
 
 class Person(Base):
     __tablename__ = "person"
-    __table_args__ = {"schema": "stga_core"}
+    # Indexes named as the migrations name them, so autogenerate finds nothing to do.
+    __table_args__ = (Index("ix_person_name", "name"), {"schema": "stga_core"})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str] = mapped_column(String(100))
 
 
 class Tag(Base):
@@ -41,11 +43,11 @@ class Tag(Base):
 
 class Sample(Base):
     __tablename__ = "sample"
-    __table_args__ = {"schema": "stga_labs"}
+    __table_args__ = (Index("ix_sample_owner_id", "owner_id"), {"schema": "stga_labs"})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    owner_id: Mapped[int] = mapped_column(ForeignKey("stga_core.person.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("stga_core.person.id"))
     created: Mapped[datetime.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
@@ -56,9 +58,11 @@ sample_tags = Table(
     "sample_tags",
     Base.metadata,
     Column("id", Integer, primary_key=True),
-    Column("sample_id", ForeignKey("stga_labs.sample.id"), nullable=False, index=True),
-    Column("tag_id", ForeignKey("stga_labs.tag.id"), nullable=False, index=True),
+    Column("sample_id", ForeignKey("stga_labs.sample.id"), nullable=False),
+    Column("tag_id", ForeignKey("stga_labs.tag.id"), nullable=False),
     UniqueConstraint("sample_id", "tag_id"),
+    Index("ix_sample_tags_sample_id", "sample_id"),
+    Index("ix_sample_tags_tag_id", "tag_id"),
     schema="stga_labs",
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from strangler.alembic import include_object
 from tests.db.legacy import VERSION_TABLE
 from tests.db.legacy.models import Base
 
@@ -13,6 +14,7 @@ context.configure(
     target_metadata=Base.metadata,
     version_table=VERSION_TABLE,
     include_schemas=True,
+    include_object=include_object,
 )
 with context.begin_transaction():
     context.run_migrations()

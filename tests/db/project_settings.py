@@ -1,0 +1,22 @@
+"""Settings of a user's Django project (``DjangoProject`` in conftest.py): the app ``blog``.
+
+The database and ``STRANGLER`` come from the environment, so one settings
+module serves a project on PostgreSQL and one on a SQLite file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+SECRET_KEY = "tests-only-not-secret"
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "strangler",
+    "blog",
+]
+DATABASES = {"default": json.loads(os.environ["STRANGLER_PROJECT_DATABASE"])}
+STRANGLER = json.loads(os.environ["STRANGLER_PROJECT_STRANGLER"])
