@@ -11,7 +11,7 @@ from django.core.checks import CheckMessage
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from strangler.db import checks
-from strangler.db.ownership import OWNER_KEY, alembic_tables
+from strangler.db.ownership import OWNER_KEY, MetadataError, alembic_tables, load_metadata
 from tests.db.adopt_app import models as adopt
 from tests.db.legacy import models as legacy
 
@@ -90,3 +90,12 @@ def test_schema_models_on_a_stock_backend(monkeypatch: pytest.MonkeyPatch) -> No
     messages = checks.check_schema_backends()
     assert ids(messages) == ["strangler.W041"]
     assert "'strangler.db.backends.postgresql'" in str(messages[0].hint)
+
+
+def test_metadata_by_dotted_attribute_path() -> None:
+    from tests.db.flask_app import db
+
+    assert load_metadata("tests.db.flask_app:db.metadata") is db.metadata
+    assert load_metadata("tests.db.flask_app:db") is db.metadata  # has a .metadata
+    with pytest.raises(MetadataError, match=r"'tests.db.flask_app.db' has no attribute 'metadta'"):
+        load_metadata("tests.db.flask_app:db.metadta")

@@ -24,17 +24,44 @@ if TYPE_CHECKING:
 __all__ = ["generate_models"]
 
 _AUTO = {"Integer": "AutoField", "BigInteger": "BigAutoField", "SmallInteger": "SmallAutoField"}
+# Field classes that are not in django.db.models, and the import each needs.
+NAIVE_DATETIME = "NaiveDateTimeField"
+_IMPORTS = {
+    NAIVE_DATETIME: "from strangler.db.fields import NaiveDateTimeField",
+    "Now": "from django.db.models.functions import Now",
+    "schema_table": "from strangler.db.schemas import schema_table",
+}
 _NOW = {"now()", "current_timestamp", "transaction_timestamp()", "statement_timestamp()"}
 MAX_INDEX_NAME = 30  # Django's limit on Index.name (models.E034)
 
 
 @dataclass
 class _Model:
+    """One table being written: what the fields need to know, and the lines so far."""
+
     table: Table
     class_name: str
+    class_names: dict[str, str]
+    uses: set[str]  # names from _IMPORTS the module needs (shared by all models)
     lines: list[str] = field(default_factory=list)
     meta: list[tuple[str, list[str]]] = field(default_factory=list)
-    comments: list[str] = field(default_factory=list)
+    taken: set[str] = field(default_factory=set)
+    field_of: dict[str, str] = field(default_factory=dict)  # column -> field name
+
+    def __post_init__(self) -> None:
+        table = self.table
+        self.indexed, self.unique = _single_column_indexes(table)
+        self.pk_columns = [c.name for c in table.primary_key.columns]
+        self.autoincrement = table.autoincrement_column
+        self.fk_by_column = {
+            next(iter(fk.columns)).name: fk
+            for fk in table.foreign_key_constraints
+            if len(fk.columns) == 1
+        }
+        self.targets = [fk.referred_table.key for fk in self.fk_by_column.values()]
+
+    def is_single_pk(self, column: str) -> bool:
+        return column in self.pk_columns and len(self.pk_columns) == 1
 
 
 def _lit(value: object) -> str:
@@ -82,56 +109,72 @@ def _field_call(column: Column[Any]) -> tuple[str, list[str], str | None]:
     from sqlalchemy import types
 
     sa_type = column.type
-    kind = _type_name(column)
-    if isinstance(sa_type, types.Boolean):
-        return "BooleanField", [], None
-    if isinstance(sa_type, types.BigInteger):
-        return "BigIntegerField", [], None
-    if isinstance(sa_type, types.SmallInteger):
-        return "SmallIntegerField", [], None
-    if isinstance(sa_type, types.Integer):
-        return "IntegerField", [], None
-    if isinstance(sa_type, types.Numeric) and not isinstance(sa_type, types.Float):
-        if sa_type.precision is None:
-            return (
-                "DecimalField",
-                ["max_digits=65535", "decimal_places=0"],
-                ("numeric without precision in the database"),
-            )
-        return (
-            "DecimalField",
-            [f"max_digits={sa_type.precision}", f"decimal_places={sa_type.scale or 0}"],
-            None,
-        )
-    if isinstance(sa_type, types.Float):
-        note = None if kind in ("Float", "Double", "DOUBLE_PRECISION") else f"{kind} column"
-        return "FloatField", [], note
-    if isinstance(sa_type, types.DateTime):
-        note = None if sa_type.timezone else "timestamp without time zone in the database"
-        return "DateTimeField", [], note
-    if isinstance(sa_type, types.Date):
-        return "DateField", [], None
-    if isinstance(sa_type, types.Time):
-        return "TimeField", [], None
-    if isinstance(sa_type, types.Interval):
-        return "DurationField", [], None
-    if isinstance(sa_type, types.Uuid):
-        return "UUIDField", [], None
-    if isinstance(sa_type, types.JSON):
-        note = None if kind == "JSONB" else "json in the database; Django's JSONField is jsonb"
-        return "JSONField", [], note
-    if isinstance(sa_type, types.LargeBinary):
-        return "BinaryField", [], None
-    if isinstance(sa_type, types.Enum):
-        length = max((len(value) for value in sa_type.enums), default=1)
-        return "CharField", [f"max_length={length}"], f"enum {sa_type.name} in the database"
-    if isinstance(sa_type, types.String) and not isinstance(sa_type, types.Text):
-        if kind in ("CHAR", "NCHAR"):
-            return "CharField", [f"max_length={sa_type.length}"], "char(n) in the database"
-        return "CharField", [f"max_length={sa_type.length}"], None
-    if isinstance(sa_type, types.Text | types.String):
-        return "TextField", [], None
-    return "TextField", [], f"unknown type {kind}"
+    # Most specific first: BigInteger is an Integer, Text a String, Float a Numeric.
+    simple = (
+        (types.Boolean, "BooleanField"),
+        (types.BigInteger, "BigIntegerField"),
+        (types.SmallInteger, "SmallIntegerField"),
+        (types.Integer, "IntegerField"),
+        (types.Date, "DateField"),
+        (types.Time, "TimeField"),
+        (types.Interval, "DurationField"),
+        (types.Uuid, "UUIDField"),
+        (types.LargeBinary, "BinaryField"),
+        (types.Text, "TextField"),
+    )
+    for simple_class, field_class in simple:
+        if isinstance(sa_type, simple_class):
+            return field_class, [], None
+    special = (
+        (types.Float, _float_field),
+        (types.Numeric, _decimal_field),
+        (types.DateTime, _datetime_field),
+        (types.JSON, _json_field),
+        (types.Enum, _enum_field),
+        (types.String, _string_field),
+    )
+    for sa_class, build in special:
+        if isinstance(sa_type, sa_class):
+            return build(sa_type)
+    return "TextField", [], f"unknown type {type(sa_type).__name__}"
+
+
+def _float_field(sa_type: Any) -> tuple[str, list[str], str | None]:
+    kind = type(sa_type).__name__
+    return (
+        "FloatField",
+        [],
+        None if kind in ("Float", "Double", "DOUBLE_PRECISION") else (f"{kind} column"),
+    )
+
+
+def _decimal_field(sa_type: Any) -> tuple[str, list[str], str | None]:
+    if sa_type.precision is None:
+        args = ["max_digits=65535", "decimal_places=0"]
+        return "DecimalField", args, "numeric without precision in the database"
+    args = [f"max_digits={sa_type.precision}", f"decimal_places={sa_type.scale or 0}"]
+    return "DecimalField", args, None
+
+
+def _datetime_field(sa_type: Any) -> tuple[str, list[str], str | None]:
+    # SQLAlchemy's default DateTime() is timestamp without time zone.
+    return ("DateTimeField" if sa_type.timezone else NAIVE_DATETIME), [], None
+
+
+def _json_field(sa_type: Any) -> tuple[str, list[str], str | None]:
+    if type(sa_type).__name__ == "JSONB":
+        return "JSONField", [], None
+    return "JSONField", [], "json in the database; Django's JSONField is jsonb"
+
+
+def _enum_field(sa_type: Any) -> tuple[str, list[str], str | None]:
+    length = max((len(value) for value in sa_type.enums), default=1)
+    return "CharField", [f"max_length={length}"], f"enum {sa_type.name} in the database"
+
+
+def _string_field(sa_type: Any) -> tuple[str, list[str], str | None]:
+    note = "char(n) in the database" if type(sa_type).__name__ in ("CHAR", "NCHAR") else None
+    return "CharField", [f"max_length={sa_type.length}"], note
 
 
 def _db_default(column: Column[Any]) -> tuple[str | None, str | None]:
@@ -193,6 +236,15 @@ def _tables_to_generate(metadata: MetaData, schemas: set[str] | None) -> list[Ta
     return sorted(chosen, key=lambda t: (t.schema or "", t.name))
 
 
+def _class_names(tables: list[Table]) -> dict[str, str]:
+    """A class name per table: the table's name, with the schema where two would clash."""
+    names = [_class_name(t.name) for t in tables]
+    return {
+        t.key: (_class_name(f"{t.schema}_{t.name}") if names.count(name) > 1 else name)
+        for t, name in zip(tables, names, strict=True)
+    }
+
+
 def generate_models(
     metadata: MetaData,
     schemas: Iterable[str] | None = None,
@@ -201,8 +253,6 @@ def generate_models(
     app_label: str | None = None,
 ) -> str:
     """Python source of Django models for the metadata's tables (``schemas`` only, if given)."""
-    from sqlalchemy import Index, UniqueConstraint
-
     wanted = set(schemas) if schemas is not None else None
     tables = _tables_to_generate(metadata, wanted)
     if wanted is not None and not any(t.schema in wanted for t in tables):
@@ -211,112 +261,124 @@ def generate_models(
             f"no table in schema {', '.join(sorted(wanted))}; the metadata has schemas "
             f"{', '.join(known)}"
         )
-    names = [_class_name(t.name) for t in tables]
-    class_names = {
-        t.key: (_class_name(f"{t.schema}_{t.name}") if names.count(name) > 1 else name)
-        for t, name in zip(tables, names, strict=True)
-    }
-    uses_now = False
-    blocks: list[str] = []
+    class_names = _class_names(tables)
+    uses: set[str] = set()
+    blocks = []
     for table in tables:
-        model = _Model(table, class_names[table.key])
-        taken: set[str] = set()
-        indexed, unique = _single_column_indexes(table)
-        pk_columns = [c.name for c in table.primary_key.columns]
-        autoincrement = table.autoincrement_column
-        fk_by_column = {
-            next(iter(fk.columns)).name: fk
-            for fk in table.foreign_key_constraints
-            if len(fk.columns) == 1
-        }
-        targets = [fk.referred_table.key for fk in fk_by_column.values()]
-        field_of: dict[str, str] = {}
-        for column in table.columns:
-            args: list[str] = []
-            comment: str | None = None
-            fk = fk_by_column.get(column.name)
-            if fk is not None:
-                base = column.name[:-3] if column.name.endswith("_id") else column.name
-                name = _field_name(base, taken)
-                target = fk.referred_table
-                element = next(iter(fk.elements))
-                is_unique = column.name in unique
-                cls = "OneToOneField" if is_unique else "ForeignKey"
-                args = [_lit(class_names[target.key]), "models.DO_NOTHING"]
-                if f"{name}_id" != column.name:
-                    args.append(f"db_column={_lit(column.name)}")
-                if element.column.name not in [c.name for c in target.primary_key.columns]:
-                    args.append(f"to_field={_lit(element.column.name)}")
-                if column.name in pk_columns and len(pk_columns) == 1:
-                    args.append("primary_key=True")
-                if targets.count(target.key) > 1 or target.key == table.key:
-                    args.append(f"related_name={_lit(f'{table.name}_{name}_set')}")
-                if not is_unique and column.name not in indexed:
-                    args.append("db_index=False")
-            else:
-                name = _field_name(column.name, taken)
-                if name != column.name:
-                    args.append(f"db_column={_lit(column.name)}")
-                if column is autoincrement and _type_name(column) in _AUTO:
-                    cls = _AUTO[_type_name(column)]
-                else:
-                    cls, type_args, comment = _field_call(column)
-                    args = type_args + args
-                if column.name in pk_columns and len(pk_columns) == 1:
-                    args.append("primary_key=True")
-                elif column.name in unique:
-                    args.append("unique=True")
-                elif column.name in indexed:
-                    args.append("db_index=True")
-            field_of[column.name] = name
-            if column.nullable and column.name not in pk_columns:
-                args += ["blank=True", "null=True"]
-            default, default_comment = _db_default(column)
-            if default is not None and column is not autoincrement:
-                uses_now = uses_now or default == "db_default=Now()"
-                args.append(default)
-            comment = comment or default_comment
-            if comment:
-                model.lines.append(f"    # {comment}")
-            model.lines += _wrap(f"    {name} = models.{cls}(", args, ")")
-        if len(pk_columns) > 1:
-            pk_fields = ", ".join(_lit(field_of[c]) for c in pk_columns)
-            model.lines.insert(0, f"    pk = models.CompositePrimaryKey({pk_fields})")
-        for constraint in sorted(table.constraints, key=lambda c: str(c.name)):
-            if isinstance(constraint, UniqueConstraint) and len(constraint.columns) > 1:
-                fields = [field_of[c.name] for c in constraint.columns]
-                constraint_name = str(constraint.name or f"{table.name}_{'_'.join(fields)}_uniq")
-                model.meta.append(
-                    ("constraints", [f"fields={_list(fields)}", f"name={_lit(constraint_name)}"])
-                )
-        for index in sorted(table.indexes, key=lambda i: str(i.name)):
-            columns = [c.name for c in index.columns]
-            if len(columns) < 2 or len(index.expressions) != len(columns):
-                continue
-            fields = [field_of[c] for c in columns]
-            if isinstance(index, Index) and index.unique:
-                model.meta.append(
-                    ("constraints", [f"fields={_list(fields)}", f"name={_lit(str(index.name))}"])
-                )
-                continue
-            index_name = str(index.name or f"{table.name}_{'_'.join(columns)}")
-            model.meta.append(
-                (
-                    "indexes",
-                    [f"fields={_list(fields)}", f"name={_lit(index_name[:MAX_INDEX_NAME])}"],
-                )
-            )
+        model = _Model(table, class_names[table.key], class_names, uses)
+        _add_fields(model)
+        _add_table_options(model)
         blocks.append(_render(model, managed=managed, app_label=app_label))
-    header = [
+    return _header(uses) + "\n" + "\n\n".join(blocks)
+
+
+def _header(uses: set[str]) -> str:
+    """The module's comment and imports: only those the models use, sorted as ruff sorts."""
+    lines = [
         "# Django models for tables the legacy app's SQLAlchemy metadata declares,",
         "# written by `manage.py strangler_models`. Review them: names, on_delete and",
         "# related_name are guesses; `managed = False` until Django owns the table.",
         "from django.db import models",
     ]
-    if uses_now:
-        header.append("from django.db.models.functions import Now")
-    header += ["", "from strangler.db.schemas import schema_table", "", ""]
-    return "\n".join(header) + "\n" + "\n\n".join(blocks)
+    if "Now" in uses:
+        lines.append(_IMPORTS["Now"])
+    own = sorted(_IMPORTS[name] for name in uses if name != "Now")
+    if own:
+        lines += ["", *own]
+    return "\n".join([*lines, "", ""])
+
+
+def _add_fields(model: _Model) -> None:
+    for column in model.table.columns:
+        fk = model.fk_by_column.get(column.name)
+        if fk is not None:
+            name, cls, args, comment = _relation_field(model, column, fk)
+        else:
+            name, cls, args, comment = _value_field(model, column)
+        model.field_of[column.name] = name
+        if column.nullable and column.name not in model.pk_columns:
+            args += ["blank=True", "null=True"]
+        default, default_comment = _db_default(column)
+        if default is not None and column is not model.autoincrement:
+            if default == "db_default=Now()":
+                model.uses.add("Now")
+            args.append(default)
+        comment = comment or default_comment
+        if comment:
+            model.lines.append(f"    # {comment}")
+        if cls in _IMPORTS:
+            model.uses.add(cls)
+        else:
+            cls = f"models.{cls}"
+        model.lines += _wrap(f"    {name} = {cls}(", args, ")")
+    if len(model.pk_columns) > 1:
+        pk_fields = ", ".join(_lit(model.field_of[c]) for c in model.pk_columns)
+        model.lines.insert(0, f"    pk = models.CompositePrimaryKey({pk_fields})")
+
+
+def _relation_field(
+    model: _Model, column: Column[Any], fk: Any
+) -> tuple[str, str, list[str], str | None]:
+    """A ``ForeignKey`` (``OneToOneField`` when unique) for a single-column foreign key."""
+    base = column.name[:-3] if column.name.endswith("_id") else column.name
+    name = _field_name(base, model.taken)
+    target = fk.referred_table
+    element = next(iter(fk.elements))
+    is_unique = column.name in model.unique
+    args = [_lit(model.class_names[target.key]), "models.DO_NOTHING"]
+    if f"{name}_id" != column.name:
+        args.append(f"db_column={_lit(column.name)}")
+    if element.column.name not in [c.name for c in target.primary_key.columns]:
+        args.append(f"to_field={_lit(element.column.name)}")
+    if model.is_single_pk(column.name):
+        args.append("primary_key=True")
+    if model.targets.count(target.key) > 1 or target.key == model.table.key:
+        args.append(f"related_name={_lit(f'{model.table.name}_{name}_set')}")
+    if not is_unique and column.name not in model.indexed:
+        args.append("db_index=False")  # Alembic made no index; Django would add one
+    return name, ("OneToOneField" if is_unique else "ForeignKey"), args, None
+
+
+def _value_field(model: _Model, column: Column[Any]) -> tuple[str, str, list[str], str | None]:
+    """Any other column: its type's field, and its key or index."""
+    name = _field_name(column.name, model.taken)
+    args = [f"db_column={_lit(column.name)}"] if name != column.name else []
+    comment = None
+    if column is model.autoincrement and _type_name(column) in _AUTO:
+        cls = _AUTO[_type_name(column)]
+    else:
+        cls, type_args, comment = _field_call(column)
+        args = type_args + args
+    if model.is_single_pk(column.name):
+        args.append("primary_key=True")
+    elif column.name in model.unique:
+        args.append("unique=True")
+    elif column.name in model.indexed:
+        args.append("db_index=True")
+    return name, cls, args, comment
+
+
+def _add_table_options(model: _Model) -> None:
+    """Multi-column unique keys (``constraints``) and indexes (``indexes``)."""
+    from sqlalchemy import UniqueConstraint
+
+    table, field_of = model.table, model.field_of
+    for constraint in sorted(table.constraints, key=lambda c: str(c.name)):
+        if isinstance(constraint, UniqueConstraint) and len(constraint.columns) > 1:
+            fields = [field_of[c.name] for c in constraint.columns]
+            name = str(constraint.name or f"{table.name}_{'_'.join(fields)}_uniq")
+            model.meta.append(("constraints", [f"fields={_list(fields)}", f"name={_lit(name)}"]))
+    for index in sorted(table.indexes, key=lambda i: str(i.name)):
+        columns = [c.name for c in index.columns]
+        if len(columns) < 2 or len(index.expressions) != len(columns):
+            continue  # single columns are field options; expressions are not compared
+        fields = [field_of[c] for c in columns]
+        if index.unique:
+            entry = ("constraints", [f"fields={_list(fields)}", f"name={_lit(str(index.name))}"])
+        else:
+            name = str(index.name or f"{table.name}_{'_'.join(columns)}")[:MAX_INDEX_NAME]
+            entry = ("indexes", [f"fields={_list(fields)}", f"name={_lit(name)}"])
+        model.meta.append(entry)
 
 
 def _render(model: _Model, *, managed: bool, app_label: str | None) -> str:
@@ -328,6 +390,7 @@ def _render(model: _Model, *, managed: bool, app_label: str | None) -> str:
     if table.schema is None:
         lines.append(f"        db_table = {_lit(table.name)}")
     else:
+        model.uses.add("schema_table")
         lines.append(f"        db_table = schema_table({_lit(table.schema)}, {_lit(table.name)})")
     for attribute, cls in (("constraints", "UniqueConstraint"), ("indexes", "Index")):
         entries = [args for kind, args in model.meta if kind == attribute]
