@@ -195,7 +195,8 @@ class DjangoProject:
             (package / "__init__.py").touch()
         (app / "models.py").write_text(source)
 
-    def manage(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def manage(self, *args: str, answers: str | None = None) -> subprocess.CompletedProcess[str]:
+        """``django-admin ARGS`` in the project; ``answers`` is what the user types."""
         env = subprocess_env(
             path=str(self.root),
             DJANGO_SETTINGS_MODULE="tests.db.project_settings",
@@ -206,6 +207,7 @@ class DjangoProject:
             [sys.executable, "-W", "error", "-m", "django", *args],
             cwd=self.root,
             env=env,
+            input=answers,
             capture_output=True,
             text=True,
             timeout=120,

@@ -14,7 +14,7 @@ from django.db import connection, connections
 
 from strangler.db.adoption import advisory_lock
 from tests.db.adopt_app.models import Person, Sample
-from tests.db.conftest import Legacy, catalog_dump
+from tests.db.conftest import DjangoProject, FlaskApp, Legacy, catalog_dump
 
 ADOPT = "strangler_adopt"
 
@@ -352,3 +352,64 @@ def test_inconsistent_history_is_refused(legacy: Legacy) -> None:
     )
     with pytest.raises(CommandError, match=r"before its dependency strangler_adopt\.0001_initial"):
         plan()
+
+
+def test_the_playbook_on_a_flask_sqlalchemy_app(project: DjangoProject, flask_pg: FlaskApp) -> None:
+    """strangler_models -> makemigrations -> safemigrate, on tables Flask-Migrate built.
+
+    Naive timestamps, a user table, and an association table whose primary key
+    is its two foreign keys, which Django leaves out of an unmanaged CreateModel.
+    """
+    flask_pg.upgrade()
+    generated = io.StringIO()
+    call_command("strangler_models", "tests.db.flask_app:db.metadata", stdout=generated)
+    project.write_models(generated.getvalue())
+    assert project.manage("makemigrations", "blog").returncode == 0
+    assert [(m["name"], m["action"]) for m in project.plan()] == [("0001_initial", "run")]
+    assert project.manage("safemigrate").returncode == 0
+    # Take them: managed = True. Django first only changes the options; the next
+    # makemigrations adds the foreign keys the unmanaged CreateModel left out,
+    # asking for a one-off default for the rows (never used: the step is faked).
+    project.write_models(generated.getvalue().replace("managed = False", "managed = True"))
+    made = project.manage("makemigrations", "blog")
+    assert made.returncode == 0, made.stderr
+    made = project.manage("makemigrations", "blog", answers="1\n1\n" * 3)
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.count("+ Add field") == 3
+    plan = project.plan()
+    assert [(m["name"][:4], m["action"], m["differences"]) for m in plan] == [
+        ("0002", "fake", []),
+        ("0003", "fake", []),
+    ]
+    before = catalog_dump()
+    applied = project.manage("safemigrate")
+    assert applied.returncode == 0, applied.stderr
+    assert [row for row in catalog_dump() if row not in before] == [
+        row for row in catalog_dump() if row[0] == "blog" and row not in before
+    ]
+    assert project.manage("makemigrations", "blog", "--check", "--dry-run").returncode == 0
+
+
+def test_a_broken_migration_state_is_a_clear_error(
+    project: DjangoProject, flask_pg: FlaskApp
+) -> None:
+    """A hand-edited migration that points at a model no migration creates: no traceback."""
+    project.write_models("from django.db import models\n")
+    (project.root / "blog" / "migrations" / "0001_initial.py").write_text(
+        "from django.db import migrations, models\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        "    initial = True\n"
+        "    operations = [\n"
+        "        migrations.CreateModel(\n"
+        "            name='Post',\n"
+        "            fields=[\n"
+        "                ('id', models.AutoField(primary_key=True)),\n"
+        "                ('author', models.ForeignKey('blog.ghost', models.CASCADE)),\n"
+        "            ],\n"
+        "        ),\n"
+        "    ]\n"
+    )
+    result = project.manage("safemigrate", "--plan")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "blog.0001_initial" in result.stderr

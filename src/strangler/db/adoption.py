@@ -197,11 +197,20 @@ def plan_adoption(
     accept_set = set(accept)
     with connection.schema_editor(collect_sql=True, atomic=False) as editor:
         for migration, _ in plan:
-            keys = _affected_models(migration, state)
-            before = state_items(connection, state, keys, catalog, editor)
-            state = migration.mutate_state(state, preserve=False)
-            keys |= _affected_models(migration, state)
-            after = state_items(connection, state, keys, catalog, editor)
+            try:
+                keys = _affected_models(migration, state)
+                before = state_items(connection, state, keys, catalog, editor)
+                state = migration.mutate_state(state, preserve=False)
+                keys |= _affected_models(migration, state)
+                after = state_items(connection, state, keys, catalog, editor)
+            except (LookupError, ValueError, TypeError, AttributeError) as exc:
+                # A state Django itself would not render (a relation to a model
+                # no migration creates, a field the state lacks): say where.
+                raise ValueError(
+                    f"{migration.app_label}.{migration.name} leaves a model state that cannot "
+                    f"be read ({type(exc).__name__}: {exc}); check that makemigrations has "
+                    "nothing left to write for its app"
+                ) from exc
             action, differences, accepted = _judge(before, after, live, accept_set)
             steps.append(AdoptionStep(migration, action, differences, accepted))
             if action != "fake":

@@ -193,7 +193,10 @@ def _model(
         ),
         None,
     )
-    if pk_fields:  # CompositePrimaryKey
+    # A CompositePrimaryKey can name fields the state does not have: Django
+    # leaves foreign keys out of an unmanaged model's CreateModel, and adds them
+    # (AddField) only once the model is managed. Until then the key is unknown.
+    if pk_fields and all(name in columns_of for name in pk_fields):
         items[(schema, table, "pk", ())] = tuple(columns_of[n] for n in pk_fields)
     options = reader.state.models[key].options
     add_table_keys(
