@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from strangler.db.adoption import _judge
-from strangler.db.catalog import Column
+from strangler.db.items import Column
 
 TABLE = ("labs", "sample", "table", ())
 NAME = ("labs", "sample", "column", ("name",))

@@ -7,7 +7,8 @@ from django.apps import apps
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
-from strangler.db.catalog import model_items, models_with_tables, read_catalog
+from strangler.db.catalog import read_catalog
+from strangler.db.model_items import model_items, models_with_tables
 from strangler.db.state import referencing_models, state_items
 
 APPS = ["strangler_adopt", "strangler_schemas", "auth", "contenttypes", "admin", "sessions"]

@@ -30,14 +30,9 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.migration import Migration
 from django.db.migrations.state import ProjectState
 
-from .catalog import (
-    Column,
-    ItemKey,
-    Items,
-    describe_item,
-    item_subject,
-    read_catalog,
-)
+from .catalog import read_catalog
+from .describe import describe_item, item_subject
+from .items import ItemKey, Items, same_item
 from .state import ModelKey, referencing_models, state_items
 
 __all__ = [
@@ -74,18 +69,6 @@ class AdoptionStep:
             "action": self.action,
             "differences": list(self.differences),
         }
-
-
-def _matches(expected: Any, live: Any) -> bool:
-    if isinstance(expected, Column) and isinstance(live, Column):
-        if (expected.type, expected.nullable) != (live.type, live.nullable):
-            return False
-        if expected.auto:
-            return live.auto
-        # A default Django does not declare is one it never relies on: it always
-        # sends a value. Flask may still rely on it, so it is left alone.
-        return expected.default is None or expected.default == live.default
-    return bool(expected == live)
 
 
 def _difference(key: ItemKey, live: Any, expected: Any) -> str:
@@ -131,10 +114,10 @@ def _judge(
     }
     for key in sorted(changed):
         want, was, have = after.get(key), before.get(key), live.get(key)
-        if (want is None and have is None) or (want is not None and _matches(want, have)):
+        if (want is None and have is None) or (want is not None and same_item(want, have)):
             done.append(key)
             continue
-        if (was is None and have is None) or (was is not None and _matches(was, have)):
+        if (was is None and have is None) or (was is not None and same_item(was, have)):
             pending.append(key)
             continue
         text = _difference(key, have, want)

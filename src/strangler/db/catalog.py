@@ -1,197 +1,72 @@
-"""What a table is made of, read from the live catalog or derived from a Django model.
+"""The live tables of a database, read from its catalog as items (``strangler.db.items``).
 
-Both sides are reduced to the same *items*, keyed by (schema, table, kind,
-columns), so that "does the database already have what this migration
-creates?" is a dictionary comparison:
-
-=========  ============================  =======================================
-kind       columns                       value
-=========  ============================  =======================================
-table      ``()``                        ``True``
-column     ``(name,)``                   ``Column(type, nullable, default, auto)``
-pk         ``()``                        the primary key's columns
-fk         the referencing columns       ``Reference(schema, table, columns)``
-unique     the columns, sorted           ``True``
-index      the columns, in order         ``True``
-=========  ============================  =======================================
-
-Indexes and unique keys are matched by their columns, never by their names:
-Alembic and Django name them differently. Expression and partial indexes,
-check constraints and deferrability are not compared.
+PostgreSQL's catalog is read here in four queries; SQLite's (each attached
+schema's ``sqlite_master`` and pragmas) in ``strangler.db.sqlite_catalog``.
+Both give a ``Catalog``, which also knows how that database spells types and
+where it can declare a foreign key.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
-from django.db import router
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import NOT_PROVIDED, Index, Model, UniqueConstraint
 
+from .items import Column, Items, Reference
 from .schemas import split_table
+from .types import canonical_default, canonical_type, type_canonicaliser
 
-__all__ = [
-    "Catalog",
-    "Column",
-    "ItemKey",
-    "Items",
-    "Reference",
-    "canonical_default",
-    "canonical_type",
-    "describe_item",
-    "model_items",
-    "read_catalog",
-]
-
-ItemKey = tuple[str, str, str, tuple[str, ...]]
-Items = dict[ItemKey, Any]
-
-AUTO_FIELDS = {"AutoField", "BigAutoField", "SmallAutoField"}
+__all__ = ["Catalog", "UnenforceableKey", "read_catalog"]
 
 
 @dataclass(frozen=True)
-class Column:
-    """A column as the comparison sees it: canonical type, nullability, default."""
-
-    type: str
-    nullable: bool
-    default: str | None = None
-    auto: bool = False  # an identity column, or a serial one (nextval default)
-
-    def __str__(self) -> str:
-        text = f"{self.type} {'NULL' if self.nullable else 'NOT NULL'}"
-        if self.auto:
-            return f"{text} auto-increment"
-        return f"{text} DEFAULT {self.default}" if self.default is not None else text
-
-
-@dataclass(frozen=True)
-class Reference:
-    """The target of a foreign key."""
+class UnenforceableKey:
+    """A foreign key the database stores but cannot enforce (SQLite: a non-unique target)."""
 
     schema: str
     table: str
     columns: tuple[str, ...]
+    target: Reference
+    reason: str
 
     def __str__(self) -> str:
-        return f"{self.schema}.{self.table}({', '.join(self.columns)})"
-
-
-_TYPE_ALIASES = {
-    "character varying": "varchar",
-    "character": "char",
-    "bpchar": "char",
-    "int": "integer",
-    "int4": "integer",
-    "int8": "bigint",
-    "int2": "smallint",
-    "serial": "integer",
-    "bigserial": "bigint",
-    "smallserial": "smallint",
-    "bool": "boolean",
-    "decimal": "numeric",
-    "float": "double precision",
-    "float8": "double precision",
-    "float4": "real",
-    "timestamp with time zone": "timestamptz",
-    "timestamp without time zone": "timestamp",
-    "time with time zone": "timetz",
-    "time without time zone": "time",
-}
-_TYPE = re.compile(r"^(?P<base>[a-z][a-z0-9 ]*?)\s*(?P<args>\(.*\))?(?P<array>(\[\])*)$")
-
-
-def canonical_type(sql_type: str) -> str:
-    """One spelling per PostgreSQL type: ``character varying(50)`` -> ``varchar(50)``.
-
-    Accepts PostgreSQL's ``format_type()``, Django's ``db_type()`` and
-    SQLAlchemy's compiled types (``VARCHAR(50)``, ``NUMERIC(10, 2)``).
-    """
-    text = " ".join(sql_type.strip().lower().split())
-    match = _TYPE.match(text)
-    if match is None:
-        return text
-    base = _TYPE_ALIASES.get(match["base"], match["base"])
-    args = (match["args"] or "").replace(" ", "")
-    if base == "varchar" and args == "":
-        base = "varchar"
-    return f"{base}{args}{match['array']}"
-
-
-_CAST = re.compile(r"::[a-z_][a-z0-9_ ]*(\(\d+(,\d+)?\))?(\[\])?$", re.IGNORECASE)
-_NOW = {"now()", "current_timestamp", "transaction_timestamp()", "statement_timestamp()"}
-
-
-def canonical_default(expression: str | None) -> str | None:
-    """A column default in one spelling: casts and outer parentheses dropped.
-
-    The clock functions (``now()``, ``CURRENT_TIMESTAMP``, Django's
-    ``STATEMENT_TIMESTAMP()``) all read as ``now()``: as a column default they
-    differ at most by the time since the transaction began.
-    """
-    if expression is None:
-        return None
-    text = expression.strip()
-    while True:
-        stripped = _CAST.sub("", text).strip()
-        if stripped.startswith("(") and stripped.endswith(")") and _balanced(stripped[1:-1]):
-            stripped = stripped[1:-1].strip()
-        if stripped == text:
-            break
-        text = stripped
-    if not text.startswith("'"):
-        text = text.lower()
-    return "now()" if text in _NOW else text
-
-
-def _balanced(text: str) -> bool:
-    depth = 0
-    for char in text:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth < 0:
-            return False
-    return depth == 0
-
-
-def describe_item(key: ItemKey, value: Any) -> str:
-    """The item as a user reads it in a difference: ``varchar(50) NULL``, ``an index``."""
-    kind = key[2]
-    if value is None:
-        return {
-            "table": "missing",
-            "column": "missing",
-            "pk": "no primary key",
-            "fk": "no foreign key",
-            "unique": "not unique",
-            "index": "no index",
-        }[kind]
-    if kind == "pk":
-        return f"primary key ({', '.join(value)})"
-    if kind == "fk":
-        return f"a foreign key to {value}"
-    return {"table": "present", "unique": "unique", "index": "an index"}.get(kind, str(value))
-
-
-def item_subject(key: ItemKey) -> str:
-    """What a difference is about: ``labs.sample.name``, ``labs.sample (a, b)``."""
-    schema, table, kind, columns = key
-    if kind == "column" or (kind == "fk" and len(columns) == 1):
-        return f"{schema}.{table}.{columns[0]}"
-    if kind in ("table", "pk"):
-        return f"{schema}.{table}"
-    return f"{schema}.{table} ({', '.join(columns)})"
+        return (
+            f"{self.schema}.{self.table} ({', '.join(self.columns)}): a foreign key to "
+            f"{self.target}, {self.reason}"
+        )
 
 
 @dataclass
 class Catalog:
-    """The live tables of one PostgreSQL database, as items, with its ``search_path``."""
+    """The live tables of one database, as items, with its ``search_path``."""
 
     items: Items
     search_path: list[str]
     tables: set[tuple[str, str]]
+    vendor: str = "postgresql"
+    unenforceable: list[UnenforceableKey] = field(default_factory=list)
+
+    @property
+    def canonical_type(self) -> Callable[[str], str]:
+        """How this database's types are compared (``strangler.db.types``)."""
+        return type_canonicaliser(self.vendor)
+
+    def declares_fk(self, schema: str, target_schema: str) -> bool:
+        """Whether a foreign key from ``schema`` into ``target_schema`` exists in the database.
+
+        SQLite's schemas are separate database files, and a foreign key cannot
+        leave its file: the backend leaves such keys out (Django still follows
+        the relation).
+        """
+        return self.vendor != "sqlite" or schema == target_schema
+
+    def reference(self, schema: str, target_table: str, target_column: str) -> Reference | None:
+        """The item of a foreign key from ``schema`` to a model's ``db_table``, if declared."""
+        ref_schema, ref_table = self.resolve(target_table)
+        if not self.declares_fk(schema, ref_schema):
+            return None
+        return Reference(ref_schema, ref_table, (target_column,))
 
     def resolve(self, db_table: str) -> tuple[str, str]:
         """(schema, table) for a model's ``db_table``: bare names as ``search_path`` finds them."""
@@ -212,7 +87,27 @@ _EXCLUDED = ["pg_catalog", "information_schema", "pg_toast"]
 
 
 def read_catalog(connection: BaseDatabaseWrapper, schemas: Iterable[str] | None = None) -> Catalog:
-    """Read every table of the given schemas (default: all but PostgreSQL's) in four queries."""
+    """Read every table of the given schemas (default: all but the database's own).
+
+    PostgreSQL and SQLite (``strangler.db.backends.sqlite3``: schemas are
+    attached files); any other database is a ``ValueError`` that names it.
+    """
+    if connection.vendor == "sqlite":
+        from .sqlite_catalog import read_sqlite_catalog
+
+        return read_sqlite_catalog(connection, schemas)
+    if connection.vendor != "postgresql":
+        raise ValueError(
+            f"database {connection.alias!r} is {connection.vendor}; the database tools read "
+            "the catalogs of PostgreSQL and SQLite"
+        )
+    return _read_postgresql_catalog(connection, schemas)
+
+
+def _read_postgresql_catalog(
+    connection: BaseDatabaseWrapper, schemas: Iterable[str] | None
+) -> Catalog:
+    """Every table of the given schemas in four queries."""
     items: Items = {}
     tables: set[tuple[str, str]] = set()
     with connection.cursor() as cursor:
@@ -296,116 +191,3 @@ def read_catalog(connection: BaseDatabaseWrapper, schemas: Iterable[str] | None 
             if unique:
                 items[(schema, table, "unique", tuple(sorted(columns)))] = True
     return Catalog(items, search_path, tables)
-
-
-def models_with_tables(
-    connection: BaseDatabaseWrapper,
-    models: Iterable[type[Model]],
-    *,
-    include_unmanaged: bool = False,
-) -> Iterator[type[Model]]:
-    """The models (and their auto-created M2M tables) this database holds a table for.
-
-    Unmanaged models are left out unless ``include_unmanaged``: no migration
-    creates their tables, but they still map them.
-    """
-    seen: set[type[Model]] = set()
-    for model in models:
-        candidates: list[Any] = [model]
-        for m2m in model._meta.local_many_to_many:
-            through = m2m.remote_field.through
-            if through is not None and through._meta.auto_created:
-                candidates.append(through)
-        for candidate in candidates:
-            opts = candidate._meta
-            if candidate in seen or opts.proxy or opts.swapped:
-                continue
-            if not (opts.managed or include_unmanaged):
-                continue
-            if not router.allow_migrate_model(connection.alias, candidate):
-                continue
-            seen.add(candidate)
-            yield candidate
-
-
-def model_items(
-    connection: BaseDatabaseWrapper, model: type[Model], catalog: Catalog, editor: Any
-) -> Items:
-    """The items the table of ``model`` should have, as Django would create it."""
-    opts = model._meta
-    schema, table = catalog.resolve(opts.db_table)
-    items: Items = {(schema, table, "table", ()): True}
-    columns_of = {field.name: str(field.column) for field in opts.local_fields}
-    for field in opts.local_fields:
-        db_type = field.db_parameters(connection=connection)["type"]
-        if db_type is None or field.column is None:
-            continue
-        column = field.column
-        auto = field.get_internal_type() in AUTO_FIELDS
-        default = None
-        if not auto and field.db_default is not NOT_PROVIDED:
-            sql, params = editor.db_default_sql(field)
-            default = canonical_default(sql % tuple(editor.quote_value(p) for p in params))
-        nullable = field.null and not field.primary_key
-        items[(schema, table, "column", (column,))] = Column(
-            canonical_type(db_type), nullable, default, auto
-        )
-        if field.primary_key:
-            items[(schema, table, "pk", ())] = (column,)
-        elif field.unique:
-            items[(schema, table, "unique", (column,))] = True
-        elif getattr(field, "db_index", False):
-            items[(schema, table, "index", (column,))] = True
-        remote = field.remote_field
-        if remote is not None and getattr(field, "db_constraint", False):
-            target = field.target_field  # type: ignore[attr-defined]
-            ref_schema, ref_table = catalog.resolve(target.model._meta.db_table)
-            items[(schema, table, "fk", (column,))] = Reference(
-                ref_schema, ref_table, (target.column,)
-            )
-    composite = getattr(opts.pk, "field_names", None)
-    if composite:  # CompositePrimaryKey: no column of its own
-        items[(schema, table, "pk", ())] = tuple(columns_of[name] for name in composite)
-    add_table_keys(
-        items,
-        schema,
-        table,
-        columns_of,
-        unique_together=opts.unique_together,
-        constraints=opts.constraints,
-        indexes=opts.indexes,
-    )
-    return items
-
-
-def add_table_keys(
-    items: Items,
-    schema: str,
-    table: str,
-    columns_of: dict[str, str],
-    *,
-    unique_together: Iterable[Iterable[str]],
-    constraints: Iterable[Any],
-    indexes: Iterable[Any],
-) -> None:
-    """Add a table's multi-column unique keys and indexes, matched by columns.
-
-    Shared by the live models (``model_items``) and the migration state
-    (``strangler.db.state``) so both describe a table the same way. Partial
-    and expression constraints and indexes are not compared.
-    """
-    for together in unique_together:
-        cols = tuple(sorted(columns_of[name] for name in together))
-        items[(schema, table, "unique", cols)] = True
-    for constraint in constraints:
-        if (
-            isinstance(constraint, UniqueConstraint)
-            and constraint.fields
-            and constraint.condition is None
-        ):
-            cols = tuple(sorted(columns_of[name] for name in constraint.fields))
-            items[(schema, table, "unique", cols)] = True
-    for index in indexes:
-        if isinstance(index, Index) and index.fields and index.condition is None:
-            cols = tuple(columns_of[name.lstrip("-")] for name in index.fields)
-            items[(schema, table, "index", cols)] = True

@@ -10,25 +10,17 @@ model lacks is drift too (the model cannot read or keep it), reported per model.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
-from .catalog import (
-    Catalog,
-    Column,
-    Items,
-    Reference,
-    canonical_default,
-    canonical_type,
-    describe_item,
-    item_subject,
-    model_items,
-    models_with_tables,
-    read_catalog,
-)
+from .catalog import Catalog, read_catalog
+from .describe import describe_item, item_subject
+from .items import Column, Items, Reference, same_item
+from .model_items import model_items, models_with_tables
 from .schemas import qualify
+from .types import canonical_default
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData, Table
@@ -38,22 +30,12 @@ __all__ = ["find_drift", "sqlalchemy_items"]
 COMPARED = ("table", "column", "pk", "fk", "unique")
 
 
-def _same(model: Any, live: Any) -> bool:
-    if isinstance(model, Column) and isinstance(live, Column):
-        if (model.type, model.nullable) != (live.type, live.nullable):
-            return False
-        if model.auto:
-            return live.auto
-        return model.default is None or model.default == live.default
-    return bool(model == live)
-
-
 def sqlalchemy_items(table: Table, catalog: Catalog) -> Items:
-    """The items of a SQLAlchemy ``Table``, as PostgreSQL would create it."""
+    """The items of a SQLAlchemy ``Table``, as the catalog's database would create it."""
     from sqlalchemy import Index, UniqueConstraint
-    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.dialects import postgresql, sqlite
 
-    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    dialect = (sqlite if catalog.vendor == "sqlite" else postgresql).dialect()
     schema, name = catalog.resolve(qualify(table.schema, table.name))
     items: Items = {(schema, name, "table", ()): True}
     autoincrement = table.autoincrement_column
@@ -68,7 +50,7 @@ def sqlalchemy_items(table: Table, catalog: Catalog) -> Items:
                 default = str(arg.compile(dialect=dialect))
         auto = column is autoincrement or column.identity is not None
         items[(schema, name, "column", (column.name,))] = Column(
-            canonical_type(str(column.type.compile(dialect=dialect))),
+            catalog.canonical_type(str(column.type.compile(dialect=dialect))),
             bool(column.nullable) and not column.primary_key,
             None if auto else canonical_default(default),
             auto,
@@ -78,6 +60,8 @@ def sqlalchemy_items(table: Table, catalog: Catalog) -> Items:
     for constraint in table.foreign_key_constraints:
         target = constraint.referred_table
         ref_schema, ref_name = catalog.resolve(qualify(target.schema, target.name))
+        if not catalog.declares_fk(schema, ref_schema):
+            continue
         items[(schema, name, "fk", tuple(c.name for c in constraint.columns))] = Reference(
             ref_schema, ref_name, tuple(element.column.name for element in constraint.elements)
         )
@@ -103,7 +87,7 @@ def _compare(side: str, declared: Items, live: Items, tables: set[tuple[str, str
         want, have = declared[key], live.get(key)
         if have is None and key[2] == "table":
             drift.append(f"{item_subject(key)}: in the {side} model, missing in the database")
-        elif not _same(want, have):
+        elif not same_item(want, have):
             drift.append(
                 f"{item_subject(key)}: {describe_item(key, want)} in the {side} model, "
                 f"{describe_item(key, have)} in the database"

@@ -6,7 +6,7 @@ foreign keys a plan of a few hundred models takes minutes. The items only need
 each field's column, type and keys, which an unbound field can answer once its
 name is set; the types of foreign keys are looked up on their target's
 ``ModelState``. ``tests/db/test_state.py`` holds these items equal to those of
-the rendered models (``catalog.model_items``) for real apps.
+the rendered models (``model_items.model_items``) for real apps.
 """
 
 from __future__ import annotations
@@ -20,18 +20,16 @@ from django.db import router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import strip_quotes, truncate_name
 from django.db.migrations.state import ProjectState
-from django.db.models import NOT_PROVIDED, Field
+from django.db.models import Field
 from django.utils.module_loading import import_string
 
-from .catalog import (
-    AUTO_FIELDS,
-    Catalog,
+from .catalog import Catalog
+from .items import (
     Column,
     Items,
-    Reference,
+    add_composite_pk,
+    add_field_items,
     add_table_keys,
-    canonical_default,
-    canonical_type,
 )
 
 __all__ = ["ModelKey", "referencing_models", "state_items"]
@@ -164,40 +162,24 @@ def _model(
         db_type = reader.column_type(key, field)
         if db_type is None or not field.column:
             continue
-        column = str(field.column)
-        auto = field.get_internal_type() in AUTO_FIELDS
-        default = None
-        if not auto and field.db_default is not NOT_PROVIDED:
-            sql, params = editor.db_default_sql(field)
-            default = canonical_default(sql % tuple(editor.quote_value(p) for p in params))
-        items[(schema, table, "column", (column,))] = Column(
-            canonical_type(db_type), field.null and not field.primary_key, default, auto
-        )
-        if field.primary_key:
-            items[(schema, table, "pk", ())] = (column,)
-        elif field.unique:
-            items[(schema, table, "unique", (column,))] = True
-        elif getattr(field, "db_index", False):
-            items[(schema, table, "index", (column,))] = True
+        reference = None
         if field.is_relation and getattr(field, "db_constraint", False):
             target_key, target = reader.target(key, field)
-            ref_schema, ref_table = catalog.resolve(reader.db_table(target_key))
-            items[(schema, table, "fk", (column,))] = Reference(
-                ref_schema, ref_table, (str(target.column),)
-            )
-    pk_fields = next(
-        (
-            getattr(f, "field_names", None)
-            for f in fields.values()
-            if f.primary_key and not f.column
-        ),
-        None,
+            reference = catalog.reference(schema, reader.db_table(target_key), str(target.column))
+        add_field_items(
+            items,
+            (schema, table),
+            field,
+            db_type,
+            canonical_type=catalog.canonical_type,
+            editor=editor,
+            reference=reference,
+        )
+    composite = next(
+        (getattr(f, "field_names", ()) for f in fields.values() if f.primary_key and not f.column),
+        (),
     )
-    # A CompositePrimaryKey can name fields the state does not have: Django
-    # leaves foreign keys out of an unmanaged model's CreateModel, and adds them
-    # (AddField) only once the model is managed. Until then the key is unknown.
-    if pk_fields and all(name in columns_of for name in pk_fields):
-        items[(schema, table, "pk", ())] = tuple(columns_of[n] for n in pk_fields)
+    add_composite_pk(items, (schema, table), composite, columns_of)
     options = reader.state.models[key].options
     add_table_keys(
         items,
@@ -234,7 +216,7 @@ def _auto_through(
     pk = import_string(settings.DEFAULT_AUTO_FIELD)()
     items[(schema, table, "table", ())] = True
     items[(schema, table, "column", ("id",))] = Column(
-        canonical_type(pk.db_type(connection)), False, None, True
+        catalog.canonical_type(str(pk.db_type(connection))), False, None, True
     )
     items[(schema, table, "pk", ())] = ("id",)
     columns = []
@@ -243,14 +225,12 @@ def _auto_through(
         columns.append(column)
         pk_key, pk_field = _primary_key(reader, side)
         items[(schema, table, "column", (column,))] = Column(
-            canonical_type(str(reader.rel_type(pk_key, pk_field))), False
+            catalog.canonical_type(str(reader.rel_type(pk_key, pk_field))), False
         )
         items[(schema, table, "index", (column,))] = True
-        if getattr(field, "db_constraint", True):
-            ref_schema, ref_table = catalog.resolve(reader.db_table(side))
-            items[(schema, table, "fk", (column,))] = Reference(
-                ref_schema, ref_table, (str(pk_field.column),)
-            )
+        reference = catalog.reference(schema, reader.db_table(side), str(pk_field.column))
+        if getattr(field, "db_constraint", True) and reference is not None:
+            items[(schema, table, "fk", (column,))] = reference
     items[(schema, table, "unique", tuple(sorted(columns)))] = True
 
 

@@ -1,10 +1,10 @@
-"""``strangler.db.catalog``: one spelling per type and default, whichever side wrote it."""
+"""``strangler.db.types``: one spelling per type and default, whichever side wrote it."""
 
 from __future__ import annotations
 
 import pytest
 
-from strangler.db.catalog import Column, canonical_default, canonical_type
+from strangler.db.types import canonical_default, canonical_sqlite_type, canonical_type
 
 
 @pytest.mark.parametrize(
@@ -51,7 +51,36 @@ def test_canonical_default(spelled: str | None, canonical: str | None) -> None:
     assert canonical_default(spelled) == canonical
 
 
-def test_column_reads_as_a_difference_does() -> None:
-    assert str(Column("varchar(50)", True)) == "varchar(50) NULL"
-    assert str(Column("timestamptz", False, "now()")) == "timestamptz NOT NULL DEFAULT now()"
-    assert str(Column("bigint", False, None, True)) == "bigint NOT NULL auto-increment"
+@pytest.mark.parametrize(
+    ("declared", "family"),
+    [
+        ("varchar(100)", "text"),  # Django
+        ("VARCHAR(100)", "text"),  # SQLAlchemy: the length is ignored by SQLite too
+        ("TEXT", "text"),
+        ("char(32)", "text"),  # Django's UUIDField
+        ("integer", "integer"),
+        ("BIGINT", "integer"),
+        ("smallint unsigned", "integer"),
+        ("datetime", "datetime"),
+        ("DATETIME", "datetime"),
+        ("TIMESTAMP", "datetime"),
+        ("date", "date"),
+        ("bool", "bool"),
+        ("BOOLEAN", "bool"),
+        ("decimal", "decimal"),
+        ("NUMERIC(8, 2)", "decimal"),
+        ("real", "real"),
+        ("FLOAT", "real"),
+        ("double precision", "real"),
+        ("BLOB", "blob"),
+        ("", "blob"),
+        ("JSON", "text"),
+    ],
+)
+def test_canonical_sqlite_type(declared: str, family: str) -> None:
+    assert canonical_sqlite_type(declared) == family
+
+
+def test_clock_defaults_of_both_sides_on_sqlite_are_now() -> None:
+    assert canonical_default("(STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW'))") == "now()"
+    assert canonical_default("CURRENT_TIMESTAMP") == "now()"
