@@ -231,3 +231,13 @@ def project(tmp_path: Path, flask_pg: FlaskApp) -> DjangoProject:
         {key: database[key] for key in keep},
         {"SQLALCHEMY_METADATA": "tests.db.flask_app:db.metadata"},
     )
+
+
+@pytest.fixture
+def sqlite_project(tmp_path: Path) -> DjangoProject:
+    """A Django project on a SQLite file, ``app.db``, with the strangler backend."""
+    database: dict[str, object] = {
+        "ENGINE": "strangler.db.backends.sqlite3",
+        "NAME": str(tmp_path / "app.db"),
+    }
+    return DjangoProject(tmp_path / "project", database, {})

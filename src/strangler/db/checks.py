@@ -7,7 +7,7 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
-from django.db import router
+from django.db import connections, router
 
 from ..conf import get_conf
 from .ownership import MetadataError, alembic_tables, django_migrated_tables, load_metadata
@@ -77,6 +77,32 @@ def check_schema_backends(app_configs: Any = None, **kwargs: Any) -> list[CheckM
                     f"databases), but holds models in schemas: {names}.",
                     hint=f"Set DATABASES[{alias!r}]['ENGINE'] = {STOCK_BACKENDS[engine]!r}.",
                     id="strangler.W041",
+                )
+            )
+    return messages
+
+
+@register(Tags.database)
+def check_sqlite_foreign_keys(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Foreign keys SQLite stores but cannot enforce (checked by migrate, check --database)."""
+    messages: list[CheckMessage] = []
+    for alias in databases or ():
+        connection = connections[alias]
+        if connection.vendor != "sqlite":
+            continue
+        connection.ensure_connection()
+        for key in getattr(connection, "unenforceable_foreign_keys", ()):
+            messages.append(
+                Warning(
+                    f"{key}: SQLite stores this foreign key but cannot enforce it (every check "
+                    f"fails with 'foreign key mismatch'), so foreign keys are not enforced on "
+                    f"database {alias!r}, as the legacy app ran.",
+                    hint="If the target values are unique, add a unique index on them (or point "
+                    "the key at the primary key); enforcement is back on the next connection. "
+                    "See docs/database.md, 'Foreign keys SQLite cannot enforce'.",
+                    id="strangler.W042",
                 )
             )
     return messages
