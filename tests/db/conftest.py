@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -131,14 +131,10 @@ FLASK_TABLES = ("post_tags", "post", "user", "tag", "alembic_version")
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
-def subprocess_env(**extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            [str(ROOT), str(ROOT / "src"), *extra.pop("path", "").split(os.pathsep)]
-        ),
-        **extra,
-    }
+def subprocess_env(path: str = "", **extra: str) -> dict[str, str]:
+    """The environment of a subprocess: this checkout importable (and ``path``), plus ``extra``."""
+    paths = [str(ROOT), str(ROOT / "src"), *(p for p in path.split(os.pathsep) if p)]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths), **extra}
 
 
 @dataclass
@@ -187,6 +183,7 @@ class DjangoProject:
     root: Path
     database: dict[str, object]
     strangler: dict[str, object]
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def write_models(self, source: str) -> None:
         app = self.root / "blog"
@@ -202,6 +199,7 @@ class DjangoProject:
             DJANGO_SETTINGS_MODULE="tests.db.project_settings",
             STRANGLER_PROJECT_DATABASE=json.dumps(self.database),
             STRANGLER_PROJECT_STRANGLER=json.dumps(self.strangler),
+            **self.extra_env,
         )
         return subprocess.run(
             [sys.executable, "-W", "error", "-m", "django", *args],

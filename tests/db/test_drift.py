@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -11,7 +13,7 @@ from django.db import connection
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from strangler.db.drift import find_drift
-from tests.db.conftest import LEGACY_SCHEMAS, Legacy
+from tests.db.conftest import LEGACY_SCHEMAS, DjangoProject, Legacy, run_sql
 from tests.db.legacy.models import Base
 
 ADOPT_MODELS = list(apps.get_app_config("strangler_adopt").get_models())
@@ -140,3 +142,33 @@ def test_command_says_so_when_clean(legacy: Legacy) -> None:
 def test_command_bad_input(args: list[str], message: str) -> None:
     with pytest.raises(CommandError, match=message):
         call_command("strangler_drift", *args, stdout=io.StringIO())
+
+
+@pytest.fixture
+def new_project(tmp_path: Path, transactional_db: None) -> Iterator[DjangoProject]:
+    """A new startproject (BigAutoField) on a database of its own, migrated."""
+    name = f"{connection.settings_dict['NAME']}_new"
+    run_sql(f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
+    keep = ("ENGINE", "USER", "PASSWORD", "HOST", "PORT")
+    database = {key: connection.settings_dict[key] for key in keep} | {"NAME": name}
+    project = DjangoProject(tmp_path / "project", database, {})
+    project.write_models("from django.db import models\n")
+    project.extra_env["STRANGLER_PROJECT_AUTO_FIELD"] = "django.db.models.BigAutoField"
+    migrated = project.manage("migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    yield project
+    run_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_by_default_drift_is_about_the_users_models_not_djangos(new_project) -> None:
+    # Django's own tables do differ from their models on a new project ...
+    auth = new_project.manage("strangler_drift", "--app", "auth")
+    assert auth.returncode == 1
+    assert (
+        "public.auth_user_groups.id: integer NOT NULL auto-increment in the Django model, "
+        "bigint NOT NULL auto-increment in the database"
+    ) in auth.stdout
+    # ... which is Django's business: the default compares the project's apps only.
+    default = new_project.manage("strangler_drift")
+    assert default.returncode == 0, default.stdout
+    assert default.stdout.strip() == "No drift."

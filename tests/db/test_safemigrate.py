@@ -193,6 +193,14 @@ def test_accept_a_listed_difference(legacy: Legacy) -> None:
         "0001_initial": ("fake", []),
         "0002_sample_volume": ("fake", []),
     }
+    # --json shows what was accepted, marked so, not only the text report.
+    out = io.StringIO()
+    call_command("safemigrate", ADOPT, "--accept", subject, "--plan", "--json", stdout=out)
+    first = json.loads(out.getvalue())["migrations"][0]
+    assert first["differences"] == []
+    assert first["accepted"] == [
+        "stga_labs.sample (owner_id): no index in the database, an index in the migration"
+    ]
     output = safemigrate("--accept", subject)
     assert "Faking strangler_adopt.0001_initial" in output
     assert legacy.applied() == ["0001_initial", "0002_sample_volume"]
@@ -231,8 +239,14 @@ def test_plan_json_format(legacy: Legacy) -> None:
     document = json.loads(out.getvalue())
     mine = [m for m in document["migrations"] if m["app"] == ADOPT]
     assert mine == [
-        {"app": ADOPT, "name": "0001_initial", "action": "run", "differences": []},
-        {"app": ADOPT, "name": "0002_sample_volume", "action": "run", "differences": []},
+        {"app": ADOPT, "name": "0001_initial", "action": "run", "differences": [], "accepted": []},
+        {
+            "app": ADOPT,
+            "name": "0002_sample_volume",
+            "action": "run",
+            "differences": [],
+            "accepted": [],
+        },
     ]
 
 

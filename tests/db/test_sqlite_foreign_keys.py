@@ -41,6 +41,19 @@ def make_legacy_file(path: Path) -> None:
     engine.dispose()
 
 
+ORDER_MODEL = """from django.db import models
+
+
+class Order(models.Model):
+    customer_code = models.CharField(max_length=10, null=True)
+    placed = models.DateTimeField(null=True)
+
+    class Meta:
+        managed = False
+        db_table = "order"
+"""
+
+
 def legacy_state(path: Path) -> list[tuple[object, ...]]:
     """The legacy tables' definitions, indexes and rows."""
     with sqlite3.connect(path) as conn:
@@ -94,6 +107,15 @@ def test_the_strangler_backend_migrates_reports_and_leaves_the_legacy_tables(
     assert wrote.stdout.strip().splitlines()[-1] == "2"
     checked = sqlite_project.manage("check", "--database", "default")
     assert "strangler.W042" in checked.stderr
+    # strangler_drift says it too, for a table the project's models map.
+    sqlite_project.write_models(ORDER_MODEL)
+    drift = sqlite_project.manage("strangler_drift")
+    assert drift.returncode == 1
+    assert (
+        "main.order (customer_code): a foreign key to main.customer(code), which is neither "
+        "its primary key nor unique: SQLite cannot enforce it (foreign key mismatch); see "
+        "strangler.W042"
+    ) in drift.stdout.splitlines()
 
 
 def test_once_the_key_is_enforceable_enforcement_is_back(sqlite_project: DjangoProject) -> None:

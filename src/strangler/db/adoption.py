@@ -18,6 +18,8 @@ Alembic already applied is a FAKE.
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -68,6 +70,8 @@ class AdoptionStep:
             "name": self.migration.name,
             "action": self.action,
             "differences": list(self.differences),
+            # Differences --accept took as matches: still shown, so a script sees them.
+            "accepted": list(self.accepted),
         }
 
 
@@ -218,27 +222,77 @@ class LockTimeout(Exception):
 
 @contextmanager
 def advisory_lock(connection: BaseDatabaseWrapper, timeout: float) -> Iterator[None]:
-    """Hold PostgreSQL's session advisory lock for safemigrate on this database."""
-    if connection.vendor != "postgresql":
+    """Hold the lock that lets one safemigrate at a time plan and apply on this database.
+
+    PostgreSQL: a session advisory lock. SQLite: an exclusive ``flock`` on a
+    lock file in the temporary directory named after the database's path; an
+    in-memory database has one connection, so nothing to lock.
+    """
+    if connection.vendor == "postgresql":
+        with _postgresql_lock(connection, timeout):
+            yield
+    elif connection.vendor == "sqlite":
+        with _sqlite_lock(connection, timeout):
+            yield
+    else:
         yield
-        return
+
+
+def _wait(try_lock: Any, connection: BaseDatabaseWrapper, timeout: float) -> None:
     deadline = time.monotonic() + timeout
+    while not try_lock():
+        if time.monotonic() >= deadline:
+            raise LockTimeout(
+                f"another safemigrate has held the lock on database "
+                f"{connection.alias!r} for more than {timeout:g}s"
+            )
+        time.sleep(0.1)
+
+
+@contextmanager
+def _postgresql_lock(connection: BaseDatabaseWrapper, timeout: float) -> Iterator[None]:
     with connection.cursor() as cursor:
-        while True:
+
+        def try_lock() -> bool:
             cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
-            if cursor.fetchone()[0]:
-                break
-            if time.monotonic() >= deadline:
-                raise LockTimeout(
-                    f"another safemigrate has held the lock on database "
-                    f"{connection.alias!r} for more than {timeout:g}s"
-                )
-            time.sleep(0.1)
+            return bool(cursor.fetchone()[0])
+
+        _wait(try_lock, connection, timeout)
     try:
         yield
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+
+
+@contextmanager
+def _sqlite_lock(connection: BaseDatabaseWrapper, timeout: float) -> Iterator[None]:
+    name = str(connection.settings_dict["NAME"])
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: SQLite's own locking only
+        fcntl = None  # type: ignore[assignment]
+    if fcntl is None or name in ("", ":memory:") or name.startswith("file:"):
+        yield
+        return
+    # Beside the other locks of this machine, not the database: nothing is
+    # written next to the user's files (SQLite is one host's database anyway).
+    digest = hashlib.sha256(os.path.abspath(name).encode()).hexdigest()[:16]
+    lock_path = os.path.join(tempfile.gettempdir(), f"strangler-safemigrate-{digest}.lock")
+    with open(lock_path, "a") as handle:
+
+        def try_lock() -> bool:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return True
+
+        _wait(try_lock, connection, timeout)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def apply_adoption(
@@ -261,19 +315,35 @@ def apply_adoption(
     all_atomic = connection.features.can_rollback_ddl and all(
         step.migration.atomic for step in steps
     )
-    with transaction.atomic(using=connection.alias) if all_atomic else _nothing():
-        for step in steps:
-            if progress is not None:
-                progress(step)
-            if step.action == "fake":
-                executor.apply_migration(state, step.migration, fake=True)
-                # Unrendered, this is cheap; rendered, every operation re-renders
-                # the related models, which is what makes adopting hundreds of
-                # chained tables slow. So render only when a RUN needs models.
-                state = step.migration.mutate_state(state, preserve=False)
-            else:
-                state.apps  # render (once: later steps keep it current)  # noqa: B018
-                state = executor.apply_migration(state, step.migration)
+    # SQLite can only stop enforcing foreign keys (which its schema editor
+    # needs) outside a transaction: before the one that holds every step.
+    sqlite_checks_off = connection.vendor == "sqlite" and all_atomic
+    if sqlite_checks_off:
+        connection.disable_constraint_checking()
+    try:
+        with transaction.atomic(using=connection.alias) if all_atomic else _nothing():
+            state = _apply_steps(executor, steps, state, progress)
+    finally:
+        if sqlite_checks_off:
+            connection.enable_constraint_checking()
+    return state
+
+
+def _apply_steps(
+    executor: MigrationExecutor, steps: Sequence[AdoptionStep], state: ProjectState, progress: Any
+) -> ProjectState:
+    for step in steps:
+        if progress is not None:
+            progress(step)
+        if step.action == "fake":
+            executor.apply_migration(state, step.migration, fake=True)
+            # Unrendered, this is cheap; rendered, every operation re-renders
+            # the related models, which is what makes adopting hundreds of
+            # chained tables slow. So render only when a RUN needs models.
+            state = step.migration.mutate_state(state, preserve=False)
+        else:
+            state.apps  # render (once: later steps keep it current)  # noqa: B018
+            state = executor.apply_migration(state, step.migration)
     return state
 
 

@@ -10,7 +10,7 @@ model lacks is drift too (the model cannot read or keep it), reported per model.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
@@ -32,7 +32,6 @@ COMPARED = ("table", "column", "pk", "fk", "unique")
 
 def sqlalchemy_items(table: Table, catalog: Catalog) -> Items:
     """The items of a SQLAlchemy ``Table``, as the catalog's database would create it."""
-    from sqlalchemy import Index, UniqueConstraint
     from sqlalchemy.dialects import postgresql, sqlite
 
     dialect = (sqlite if catalog.vendor == "sqlite" else postgresql).dialect()
@@ -40,19 +39,11 @@ def sqlalchemy_items(table: Table, catalog: Catalog) -> Items:
     items: Items = {(schema, name, "table", ()): True}
     autoincrement = table.autoincrement_column
     for column in table.columns:
-        default = None
-        server_default = column.server_default
-        if server_default is not None and hasattr(server_default, "arg"):
-            arg = server_default.arg
-            if isinstance(arg, str):
-                default = "'" + arg.replace("'", "''") + "'"
-            else:
-                default = str(arg.compile(dialect=dialect))
         auto = column is autoincrement or column.identity is not None
         items[(schema, name, "column", (column.name,))] = Column(
             catalog.canonical_type(str(column.type.compile(dialect=dialect))),
             bool(column.nullable) and not column.primary_key,
-            None if auto else canonical_default(default),
+            None if auto else canonical_default(_server_default(column, dialect)),
             auto,
         )
     if table.primary_key.columns:
@@ -60,21 +51,42 @@ def sqlalchemy_items(table: Table, catalog: Catalog) -> Items:
     for constraint in table.foreign_key_constraints:
         target = constraint.referred_table
         ref_schema, ref_name = catalog.resolve(qualify(target.schema, target.name))
-        if not catalog.declares_fk(schema, ref_schema):
-            continue
-        items[(schema, name, "fk", tuple(c.name for c in constraint.columns))] = Reference(
-            ref_schema, ref_name, tuple(element.column.name for element in constraint.elements)
-        )
-    for unique in table.constraints:
-        if isinstance(unique, UniqueConstraint) and unique.columns:
-            items[(schema, name, "unique", tuple(sorted(c.name for c in unique.columns)))] = True
-    for column in table.columns:
-        if column.unique:
-            items[(schema, name, "unique", (column.name,))] = True
-    for index in table.indexes:
-        if isinstance(index, Index) and index.unique and index.columns:
-            items[(schema, name, "unique", tuple(sorted(c.name for c in index.columns)))] = True
+        if catalog.declares_fk(schema, ref_schema):
+            items[(schema, name, "fk", tuple(c.name for c in constraint.columns))] = Reference(
+                ref_schema, ref_name, tuple(element.column.name for element in constraint.elements)
+            )
+    for columns in _unique_keys(table):
+        items[(schema, name, "unique", columns)] = True
     return items
+
+
+def _server_default(column: Any, dialect: Any) -> str | None:
+    """A column's ``server_default`` as SQL, or None."""
+    server_default = column.server_default
+    if server_default is None or not hasattr(server_default, "arg"):
+        return None
+    arg = server_default.arg
+    if isinstance(arg, str):
+        return "'" + arg.replace("'", "''") + "'"
+    return str(arg.compile(dialect=dialect))
+
+
+def _unique_keys(table: Table) -> set[tuple[str, ...]]:
+    """The sorted columns of every unique key: constraints, ``unique=True``, unique indexes."""
+    from sqlalchemy import Index, UniqueConstraint
+
+    keys = {
+        tuple(sorted(c.name for c in constraint.columns))
+        for constraint in table.constraints
+        if isinstance(constraint, UniqueConstraint) and constraint.columns
+    }
+    keys |= {(column.name,) for column in table.columns if column.unique}
+    keys |= {
+        tuple(sorted(c.name for c in index.columns))
+        for index in table.indexes
+        if isinstance(index, Index) and index.unique and index.columns
+    }
+    return keys
 
 
 def _compare(side: str, declared: Items, live: Items, tables: set[tuple[str, str]]) -> list[str]:
@@ -131,4 +143,10 @@ def find_drift(
         alchemy_items = {k: v for k, v in alchemy_items.items() if k[0] in wanted}
     drift = _compare("Django", django_items, catalog.items, catalog.tables)
     drift += _compare("SQLAlchemy", alchemy_items, catalog.items, catalog.tables)
+    declared = {key[:2] for key in (*django_items, *alchemy_items)}
+    drift += [
+        f"{key}: SQLite cannot enforce it (foreign key mismatch); see strangler.W042"
+        for key in catalog.unenforceable
+        if (key.schema, key.table) in declared
+    ]
     return drift

@@ -114,7 +114,10 @@ def add_field_items(
     default = None
     if not auto and field.db_default is not NOT_PROVIDED:
         sql, params = editor.db_default_sql(field)
-        default = canonical_default(sql % tuple(editor.quote_value(p) for p in params))
+        # SQLite's editor has already put the values in (its SQL may hold a bare %).
+        if params:
+            sql = sql % tuple(editor.quote_value(p) for p in params)
+        default = canonical_default(sql)
     nullable = bool(field.null) and not field.primary_key
     items[(schema, table, "column", (column,))] = Column(
         canonical_type(db_type), nullable, default, auto

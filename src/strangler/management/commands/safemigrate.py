@@ -30,7 +30,8 @@ class Command(BaseCommand):
         "(columns with type, nullability and default; primary, foreign and unique keys; "
         "indexes by their columns), REFUSE otherwise, listing each difference. Nothing is "
         "applied unless no migration is refused; then FAKE and RUN steps are applied in order "
-        "in one transaction, under a PostgreSQL advisory lock so two deploys cannot race."
+        "in one transaction, under a lock so two deploys cannot race. PostgreSQL and "
+        "SQLite (schemas as attached files, with strangler.db.backends.sqlite3)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -81,10 +82,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         database: str = options["database"]
         connection = connections[database]
-        if connection.vendor != "postgresql":
+        if connection.vendor not in ("postgresql", "sqlite"):
             raise CommandError(
-                f"safemigrate compares migrations with the PostgreSQL catalog; database "
-                f"{database!r} is {connection.vendor}. Use migrate there."
+                f"safemigrate compares migrations with the catalog of PostgreSQL or SQLite; "
+                f"database {database!r} is {connection.vendor}. Use migrate there."
             )
         if options["json"] and not options["plan"]:
             raise CommandError("--json only goes with --plan.")

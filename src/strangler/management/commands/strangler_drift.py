@@ -41,7 +41,8 @@ class Command(BaseCommand):
             action="append",
             dest="apps",
             metavar="APP_LABEL",
-            help="Only this app's Django models (repeatable; default: every app).",
+            help="Only this app's Django models (repeatable; default: every app but Django's "
+            "own, django.contrib.*, and strangler's: name those here to compare them too).",
         )
         parser.add_argument(
             "--schema",
@@ -53,9 +54,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         connection = connections[options["database"]]
-        if connection.vendor != "postgresql":
+        if connection.vendor not in ("postgresql", "sqlite"):
             raise CommandError(
-                f"strangler_drift reads the PostgreSQL catalog; database "
+                f"strangler_drift reads the catalog of PostgreSQL or SQLite; database "
                 f"{options['database']!r} is {connection.vendor}."
             )
         path = options["metadata"] or get_conf()["SQLALCHEMY_METADATA"]
@@ -73,7 +74,7 @@ class Command(BaseCommand):
                 except LookupError as exc:
                     raise CommandError(str(exc)) from None
         else:
-            models = list(apps.get_models())
+            models = [model for model in apps.get_models() if _users_app(model._meta.app_config)]
         drift = find_drift(connection, models, metadata, options["schemas"])
         for line in drift:
             self.stdout.write(line)
@@ -82,3 +83,14 @@ class Command(BaseCommand):
             sys.exit(1)
         if options["verbosity"]:
             self.stdout.write(self.style.SUCCESS("No drift."))
+
+
+def _users_app(app_config: Any) -> bool:
+    """An app of the project's, not Django's own nor the toolkit's.
+
+    Django's tables are not the adoption's business, and on a new project they
+    already differ from their models (auth's many-to-many tables get ``bigint``
+    ids from DEFAULT_AUTO_FIELD where the models say ``integer``).
+    """
+    name = str(app_config.name)
+    return not (name.startswith("django.") or name == "strangler")
