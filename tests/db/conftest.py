@@ -131,6 +131,28 @@ FLASK_TABLES = ("post_tags", "post", "user", "tag", "alembic_version")
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
+def run_python(
+    args: list[str],
+    env: dict[str, str],
+    *,
+    cwd: Path = ROOT,
+    answers: str | None = None,
+    warnings_are_errors: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """``python ARGS`` as a user runs a command: its own process, output captured, bounded."""
+    flags = ["-W", "error"] if warnings_are_errors else []
+    return subprocess.run(
+        [sys.executable, *flags, *args],
+        cwd=cwd,
+        env=env,
+        input=answers,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def subprocess_env(path: str = "", **extra: str) -> dict[str, str]:
     """The environment of a subprocess: this checkout importable (and ``path``), plus ``extra``."""
     paths = [str(ROOT), str(ROOT / "src"), *(p for p in path.split(os.pathsep) if p)]
@@ -145,15 +167,9 @@ class FlaskApp:
 
     def flask(self, *args: str, handed_over: bool = True) -> subprocess.CompletedProcess[str]:
         factory = f"tests.db.flask_app:create_app({self.uri!r}, handed_over={handed_over})"
-        return subprocess.run(
-            # Not -W error: Flask-Migrate's own env.py uses APIs Flask-SQLAlchemy deprecates.
-            [sys.executable, "-m", "flask", "--app", factory, *args],
-            cwd=ROOT,
-            env=subprocess_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        # Not -W error: Flask-Migrate's own env.py uses APIs Flask-SQLAlchemy deprecates.
+        return run_python(
+            ["-m", "flask", "--app", factory, *args], subprocess_env(), warnings_are_errors=False
         )
 
     def upgrade(self) -> None:
@@ -201,16 +217,7 @@ class DjangoProject:
             STRANGLER_PROJECT_STRANGLER=json.dumps(self.strangler),
             **self.extra_env,
         )
-        return subprocess.run(
-            [sys.executable, "-W", "error", "-m", "django", *args],
-            cwd=self.root,
-            env=env,
-            input=answers,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        return run_python(["-m", "django", *args], env, cwd=self.root, answers=answers)
 
     def plan(self, *args: str) -> list[dict[str, Any]]:
         result = self.manage("safemigrate", *args, "--plan", "--json")

@@ -3,35 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from strangler.db.backends.sqlite3.base import schema_locations
 from strangler.db.backends.sqlite3.schema import sqlite_schema_sql
-
-ROOT = Path(__file__).resolve().parent.parent.parent
+from tests.db.conftest import run_python, subprocess_env
 
 
 def test_the_schema_models_run_unchanged_on_sqlite(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "STRANGLER_SQLITE_DIR": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": "tests.db.sqlite_settings",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")]),
-    }
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-m", "tests.db.sqlite_embedded"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    env = subprocess_env(
+        STRANGLER_SQLITE_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="tests.db.sqlite_settings"
     )
+    result = run_python(["-m", "tests.db.sqlite_embedded"], env)
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout)
     assert sorted(p.name for p in tmp_path.iterdir()) == [

@@ -3,36 +3,22 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+from tests.db.conftest import run_python, subprocess_env
+
 TOOLS_ONLY = {"SQLALCHEMY_METADATA": "tests.db.legacy.models:Base"}
 
 
 def manage(*args: str) -> subprocess.CompletedProcess[str]:
     """``django-admin ARGS`` with the tools-only settings, as a user runs it."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.db.tools_only_settings",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")]),
-    }
-    return subprocess.run(
-        [sys.executable, "-W", "error", "-m", "django", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    env = subprocess_env(DJANGO_SETTINGS_MODULE="tests.db.tools_only_settings")
+    return run_python(["-m", "django", *args], env)
 
 
 def test_check_and_strangler_models_run_without_the_middleware() -> None:

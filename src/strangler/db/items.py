@@ -24,7 +24,7 @@ check constraints and deferrability are not compared.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,15 +98,15 @@ def add_field_items(
     where: tuple[str, str],
     field: Any,
     db_type: str,
-    *,
-    canonical_type: Callable[[str], str],
-    editor: Any,
     reference: Reference | None,
+    catalog: Any,
+    editor: Any,
 ) -> None:
     """Add one concrete field's items: its column, its key or index, its foreign key.
 
     Shared by the live models and the migration states, which differ only in
-    how they find the column's type and the foreign key's target (passed in).
+    how they find the column's type and the foreign key's target (passed in);
+    ``catalog`` says how the database spells types.
     """
     schema, table = where
     column = str(field.column)
@@ -120,7 +120,7 @@ def add_field_items(
         default = canonical_default(sql)
     nullable = bool(field.null) and not field.primary_key
     items[(schema, table, "column", (column,))] = Column(
-        canonical_type(db_type), nullable, default, auto
+        catalog.canonical_type(db_type), nullable, default, auto
     )
     if field.primary_key:
         items[(schema, table, "pk", ())] = (column,)

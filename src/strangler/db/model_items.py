@@ -61,15 +61,7 @@ def model_items(
         if field.remote_field is not None and getattr(field, "db_constraint", False):
             target = field.target_field  # type: ignore[attr-defined]
             reference = catalog.reference(schema, target.model._meta.db_table, str(target.column))
-        add_field_items(
-            items,
-            (schema, table),
-            field,
-            db_type,
-            canonical_type=catalog.canonical_type,
-            editor=editor,
-            reference=reference,
-        )
+        add_field_items(items, (schema, table), field, db_type, reference, catalog, editor)
     add_composite_pk(items, (schema, table), getattr(opts.pk, "field_names", ()), columns_of)
     add_table_keys(
         items,

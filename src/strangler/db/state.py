@@ -166,15 +166,7 @@ def _model(
         if field.is_relation and getattr(field, "db_constraint", False):
             target_key, target = reader.target(key, field)
             reference = catalog.reference(schema, reader.db_table(target_key), str(target.column))
-        add_field_items(
-            items,
-            (schema, table),
-            field,
-            db_type,
-            canonical_type=catalog.canonical_type,
-            editor=editor,
-            reference=reference,
-        )
+        add_field_items(items, (schema, table), field, db_type, reference, catalog, editor)
     composite = next(
         (getattr(f, "field_names", ()) for f in fields.values() if f.primary_key and not f.column),
         (),
