@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 
 
 class StranglerConfig(AppConfig):
@@ -16,3 +16,7 @@ class StranglerConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the checks)
         from .db import checks as db_checks  # noqa: F401  (database side: E040-E059)
         from .identity import checks as identity_checks  # noqa: F401  (E020-E039)
+
+        if apps.is_installed("django.contrib.auth"):
+            # The cut-over ends a user's Flask login when they log into or out of Django.
+            from .identity import cutover  # noqa: F401  (connects its signal receivers)

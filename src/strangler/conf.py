@@ -61,8 +61,8 @@ FLASK_SESSION_DEFAULTS: dict[str, Any] = {
     "MAX_AGE": 31 * 24 * 3600,
     # Import path of a ``(flask_user_id: str) -> Django user | None``; None looks up the pk.
     "USER": None,
-    # Django cache alias remembering used cookies, so each is accepted once (shared cache!).
-    "CACHE": "default",
+    # End of the cut-over window (ISO 8601 with a time zone): no Flask cookie is read after it.
+    "UNTIL": None,
 }
 
 DEFAULTS: dict[str, Any] = {

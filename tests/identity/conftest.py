@@ -51,3 +51,20 @@ def verifier(ed_keys: KeyPair) -> TokenVerifier:
         issuer="django",
         audience="flask",
     )
+
+
+def sqlalchemy_url_of_test_database() -> str:
+    """The Django test database as a SQLAlchemy URL, for the legacy Flask apps."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return (
+        f"postgresql+psycopg://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
+
+
+def django_database_url() -> str:
+    """The Django test database as DATABASE_URL, for a live front in a subprocess."""
+    return sqlalchemy_url_of_test_database().replace("postgresql+psycopg://", "postgres://")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -17,10 +18,20 @@ from django.core.cache import caches
 from django.test import Client
 from flask import Flask
 from itsdangerous import TimestampSigner
+from werkzeug.security import generate_password_hash
 
 from strangler.identity.cutover import BACKEND_PATH, MIDDLEWARE_PATH
-from tests.identity.conftest import KeyPair
+from strangler.identity.tokens import generate_key_pair
+from tests.conftest import Front, start_front
+from tests.identity.conftest import (
+    KeyPair,
+    django_database_url,
+    sqlalchemy_url_of_test_database,
+)
 from tests.identity.legacy import create_legacy_app, legacy_config
+from tests.identity.legacy_users import add_user
+from tests.identity.legacy_users import create_app as create_users_app
+from tests.identity.legacy_users import db as users_db
 from tests.upstream import RunningServer, serve
 
 FLASK_SECRET = "flask-tests-secret"
@@ -133,6 +144,53 @@ def test_a_cookie_is_accepted_once(client: Client, ada: Any, legacy: RunningServ
     assert django_whoami(client) is None
     client.cookies["session"] = cookie
     assert flask_whoami(client)["id"] is None
+
+
+def test_a_django_login_elsewhere_ends_the_users_flask_login(
+    client: Client, ada: Any, legacy: RunningServer
+) -> None:
+    cookie = flask_login(legacy, str(ada.pk))
+    # Ada logs into Django on another browser (her password, Django's own login).
+    ada.set_password("django pass")
+    ada.save()
+    other_browser = Client()
+    assert other_browser.login(username="ada", password="django pass")
+    # Her old Flask cookie, wherever it is, no longer logs anyone in.
+    client.cookies["session"] = cookie
+    assert django_whoami(client) is None
+    client.cookies["session"] = cookie
+    assert flask_whoami(client)["id"] is None
+
+
+def test_copies_of_one_cookie_convert_once(ada: Any, legacy: RunningServer) -> None:
+    from strangler.identity.cutover import FlaskSessionBackend
+
+    cookie = flask_login(legacy, str(ada.pk))
+    backend = FlaskSessionBackend()
+    assert backend.authenticate(None, flask_session=cookie, consume=False) == ada
+    assert backend.authenticate(None, flask_session=cookie) == ada
+    assert backend.authenticate(None, flask_session=cookie) is None
+    assert backend.authenticate(None, flask_session=cookie, consume=False) is None
+
+
+@pytest.mark.parametrize(("until", "expected"), [("2000-01-01T00:00:00Z", None), (None, "ada")])
+def test_the_cutover_window_ends_at_until(
+    client: Client,
+    ada: Any,
+    legacy: RunningServer,
+    settings: Any,
+    cutover: dict[str, Any],
+    until: str | None,
+    expected: str | None,
+) -> None:
+    identity = settings.STRANGLER["IDENTITY"]
+    settings.STRANGLER = {
+        **settings.STRANGLER,
+        "IDENTITY": {**identity, "FLASK_SESSION": {**cutover, "UNTIL": until}},
+    }
+    client.cookies["session"] = flask_login(legacy, str(ada.pk))
+    assert (flask_whoami(client)["username"] or None) == expected
+    assert django_whoami(client) == expected
 
 
 def test_a_tampered_flask_cookie_gets_nobody(
@@ -252,3 +310,122 @@ def test_switched_off_a_flask_cookie_is_ignored(
     response = client.get("/django-whoami/")
     assert response.json()["username"] is None
     assert "session" not in response.cookies
+
+
+# --- the replay, end to end through a live front and a real Flask-Login app ---------------
+
+LIVE_FLASK_SECRET = "live-legacy-secret-" + "x" * 20
+
+
+@pytest.fixture(scope="module")
+def live_cutover(django_db_setup: Any, django_db_blocker: Any) -> Iterator[LiveCutover]:
+    private, public, _ = generate_key_pair("EdDSA")
+    app = create_users_app(
+        sqlalchemy_url_of_test_database(),
+        SECRET_KEY=LIVE_FLASK_SECRET,
+        STRANGLER_VERIFYING_KEYS=[public],
+    )
+    with app.app_context():
+        users_db.create_all()
+    server = serve(app)
+    front = start_front(
+        server.url,
+        {
+            "DJANGO_SETTINGS_MODULE": "tests.identity.cutover_front_settings",
+            "STRANGLER_TEST_SIGNING_KEY": private,
+            "STRANGLER_TEST_FLASK_SECRET": LIVE_FLASK_SECRET,
+            "DATABASE_URL": django_database_url(),
+        },
+    )
+    try:
+        yield LiveCutover(app, server, front)
+    finally:
+        front.process.terminate()
+        front.process.wait(timeout=10)
+        server.stop()
+        with app.app_context():
+            users_db.drop_all()
+            users_db.engine.dispose()
+
+
+@dataclass
+class LiveCutover:
+    app: Flask
+    flask: RunningServer
+    front: Front
+
+    def flask_session(self, cookie: str) -> Any:
+        """What Flask's session cookie holds, read with Flask's own serializer."""
+        serializer = self.app.session_interface.get_signing_serializer(self.app)  # type: ignore[attr-defined]
+        return serializer.loads(cookie)
+
+
+def send(
+    base: str, method: str, path: str, cookies: dict[str, str], **kwargs: Any
+) -> tuple[urllib3.BaseHTTPResponse, dict[str, str]]:
+    """One request as a browser sends it; returns the response and the cookies it set."""
+    headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
+    with urllib3.PoolManager(retries=False, timeout=10) as http:
+        response = http.request(method, base + path, headers=headers, redirect=False, **kwargs)
+    set_cookies = {}
+    for line in response.headers.getlist("Set-Cookie"):
+        name, _, value = line.split(";")[0].partition("=")
+        set_cookies[name.strip()] = value.strip('"')
+    return response, set_cookies
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_replayed_flask_login_never_logs_a_logged_out_user_back_in(
+    live_cutover: LiveCutover, django_user_model: Any
+) -> None:
+    live = live_cutover
+    ada = django_user_model.objects.create_user("ada")
+    add_user(live.app, "ada", generate_password_hash("legacy pass"), id=ada.pk)
+    front = live.front.url
+
+    # Logged in on Flask itself, before the cut-over.
+    response, flask_cookies = send(
+        live.flask.url,
+        "POST",
+        "/login",
+        {},
+        fields={"username": "ada", "password": "legacy pass"},
+        encode_multipart=False,
+    )
+    assert response.status == 302
+    original = flask_cookies["session"]
+    assert live.flask_session(original)["_user_id"] == str(ada.pk)
+
+    # The first Django page through the front: logged into Django, Flask's cookie deleted.
+    response, set_cookies = send(front, "GET", "/django-whoami/", {"session": original})
+    assert response.json()["username"] == "ada"
+    assert set_cookies["session"] == ""
+    django_session = set_cookies["sessionid"]
+    response, _ = send(front, "GET", "/account", {"sessionid": django_session})
+    assert response.json() == {"account": "ada"}
+
+    # Logged out of Django.
+    response, _ = send(front, "POST", "/django-logout/", {"sessionid": django_session})
+    assert response.json() == {"logged_out": True}
+
+    # The original cookie replayed on a forwarded page: anonymous, and the cookie
+    # Flask re-signs (it flashes "Please log in") no longer carries the login.
+    response, set_cookies = send(front, "GET", "/account", {"session": original})
+    assert response.status == 302
+    assert "/login?next=" in response.headers["Location"]
+    resigned = set_cookies["session"]
+    assert resigned != original
+    assert "_user_id" not in live.flask_session(resigned)
+    assert live.flask_session(resigned)["_flashes"]  # the rest of Flask's session is kept
+
+    # Whatever Flask re-signs with the login still inside (here: Flask reached
+    # directly, re-signing on a flash) is refused too: the login has ended.
+    _, set_cookies = send(live.flask.url, "GET", "/flash", {"session": original})
+    resigned_with_login = set_cookies["session"]
+    assert live.flask_session(resigned_with_login)["_user_id"] == str(ada.pk)
+    for cookie in (original, resigned, resigned_with_login):
+        response, _ = send(front, "GET", "/whoami", {"session": cookie})
+        assert response.json()["username"] is None
+        response, set_cookies = send(front, "GET", "/django-whoami/", {"session": cookie})
+        assert response.json()["username"] is None
+        assert "sessionid" not in set_cookies

@@ -198,6 +198,63 @@ def test_a_token_overrides_flasks_own_session(
     assert data["flask_login_user"] is None
 
 
+def flask_session_of(app: Flask, response: Any) -> dict[str, Any] | None:
+    """The session a Flask response sets (None: it set none), read with Flask's serializer."""
+    cookies = [v for k, v in response.headers.items() if k == "Set-Cookie"]
+    sessions = [c.split(";")[0].partition("=")[2] for c in cookies if c.startswith("session=")]
+    if not sessions:
+        return None
+    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    return dict(serializer.loads(sessions[0])) if sessions[0] else {}
+
+
+@pytest.mark.parametrize("token_for", ["nobody", "a refused token", "another user"])
+def test_a_token_for_someone_else_removes_flasks_own_login_from_its_session(
+    ed_keys: KeyPair, signer: TokenSigner, token_for: str
+) -> None:
+    app = create_legacy_app(flask_config(ed_keys))
+    client = app.test_client()
+    client.post("/legacy-login", data={"user_id": "8"})  # bob, in Flask's session
+    client.set_cookie("remember_token", "8|digest")  # and Flask-Login's remember-me cookie
+    with client.session_transaction() as session:
+        session["cart"] = ["sample 7"]
+    claims = {"anonymous": True} if token_for == "nobody" else ADA
+    token = signer.mint(claims, method="GET", path="/whoami")
+    if token_for == "a refused token":
+        token = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    response = client.get("/whoami", headers={HEADER: token})
+    kept = flask_session_of(app, response)
+    assert kept is not None
+    assert "_user_id" not in kept
+    assert "_fresh" not in kept
+    assert kept["cart"] == ["sample 7"]  # the rest of Flask's session stays
+    # Flask-Login is told to delete its remember-me cookie too.
+    assert any(
+        v.startswith("remember_token=;") for k, v in response.headers.items() if k == "Set-Cookie"
+    )
+
+
+def test_a_token_for_the_same_user_keeps_flasks_session_as_it_is(
+    ed_keys: KeyPair, signer: TokenSigner
+) -> None:
+    app = create_legacy_app(flask_config(ed_keys))
+    client = app.test_client()
+    client.post("/legacy-login", data={"user_id": "7"})
+    token = signer.mint(ADA, method="GET", path="/whoami")  # sub 7: the same user
+    response = client.get("/whoami", headers={HEADER: token})
+    assert response.get_json()["flask_login_user"] == "ada (flask)"
+    assert flask_session_of(app, response) is None  # untouched: not even re-signed
+
+
+def test_a_request_without_a_token_leaves_flasks_session_alone(ed_keys: KeyPair) -> None:
+    app = create_legacy_app(flask_config(ed_keys))
+    client = app.test_client()
+    client.post("/legacy-login", data={"user_id": "8"})
+    response = client.get("/whoami")
+    assert response.get_json()["flask_login_user"] == "bob (flask)"
+    assert flask_session_of(app, response) is None
+
+
 def test_user_loader_hook_maps_the_identity(ed_keys: KeyPair, signer: TokenSigner) -> None:
     app = create_legacy_app(flask_config(ed_keys))
     identity: DjangoIdentity = app.extensions["strangler"].extension

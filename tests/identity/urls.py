@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import logout
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
 
 def django_whoami(request: HttpRequest) -> JsonResponse:
@@ -11,7 +14,15 @@ def django_whoami(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"id": user.pk, "username": user.get_username() or None})
 
 
+@csrf_exempt
+@require_POST
+def django_logout(request: HttpRequest) -> JsonResponse:
+    logout(request)
+    return JsonResponse({"logged_out": True})
+
+
 urlpatterns = [
     path("django-whoami/", django_whoami),
+    path("django-logout/", django_logout),
     path("", include("tests.urls")),
 ]

@@ -1,4 +1,4 @@
-"""System checks for ``STRANGLER["IDENTITY"]``: ids strangler.E020-E039 / W020-W039.
+"""System checks for ``STRANGLER["IDENTITY"]``: ids strangler.E020-E039 / W020-W039, E100-.
 
 Every id is listed, with what to do about it, in ``docs/checks.md``. Where
 Django can see the Flask app (``STRANGLER["FLASK_APP"]`` or a ``wsgi:``
@@ -15,12 +15,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.views.debug import SafeExceptionReporterFilter
 
 from ..checks import unknown_key_error
 from ..conf import FLASK_SESSION_DEFAULTS, IDENTITY_DEFAULTS, get_conf
 from ..forwarding.upstream import UpstreamConfigError, WsgiUpstream, parse_upstream
+from .flask_cookie import parse_until
 from .tokens import ALGORITHMS, KeyConfigError, load_signing_key, load_verifying_key
 
 AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
@@ -217,7 +219,7 @@ def _check_cutover(value: object) -> list[CheckMessage]:
         ]
     errors: list[CheckMessage] = [
         unknown_key_error(
-            "STRANGLER['IDENTITY']['FLASK_SESSION']", key, FLASK_SESSION_DEFAULTS, "strangler.E031"
+            "STRANGLER['IDENTITY']['FLASK_SESSION']", key, FLASK_SESSION_DEFAULTS, "strangler.E100"
         )
         for key in value
         if key not in FLASK_SESSION_DEFAULTS
@@ -228,20 +230,30 @@ def _check_cutover(value: object) -> list[CheckMessage]:
             Error(
                 "The cut-over (FLASK_SESSION) has no SECRET_KEY.",
                 hint="Set it to the Flask app's SECRET_KEY (a list for SECRET_KEY_FALLBACKS).",
-                id="strangler.E031",
+                id="strangler.E101",
             )
         )
     if conf["USER"]:
         try:
-            import_string(conf["USER"])
+            mapper = import_string(conf["USER"])
         except ImportError as exc:
             errors.append(
                 Error(
                     f"FLASK_SESSION['USER'] {conf['USER']!r} cannot be imported: {exc}.",
                     hint="Name a (flask_user_id: str) -> user-or-None function.",
-                    id="strangler.E031",
+                    id="strangler.E102",
                 )
             )
+        else:
+            if not callable(mapper):
+                errors.append(
+                    Error(
+                        f"FLASK_SESSION['USER'] {conf['USER']!r} is not callable.",
+                        hint="Name a (flask_user_id: str) -> user-or-None function.",
+                        id="strangler.E102",
+                    )
+                )
+    errors += _check_until(conf["UNTIL"])
     backends = list(getattr(settings, "AUTHENTICATION_BACKENDS", []))
     if BACKEND_PATH not in backends:
         errors.append(
@@ -272,26 +284,31 @@ def _check_cutover(value: object) -> list[CheckMessage]:
                 id="strangler.E034",
             )
         )
-    cache = getattr(settings, "CACHES", {}).get(conf["CACHE"])
-    backend = (cache or {}).get("BACKEND", "django.core.cache.backends.locmem.LocMemCache")
-    if cache is None and conf["CACHE"] != "default":
-        errors.append(
-            Error(
-                f"FLASK_SESSION['CACHE'] names the cache {conf['CACHE']!r}, not in CACHES.",
-                id="strangler.E031",
-            )
-        )
-    elif backend.endswith(("LocMemCache", "DummyCache")):
-        errors.append(
-            Warning(
-                f"The cut-over remembers used Flask cookies in a {backend.rsplit('.', 1)[-1]}, "
-                f"which other processes do not share: a copied cookie could be used once per "
-                f"process.",
-                hint="Point FLASK_SESSION['CACHE'] at a shared cache (Redis, Memcached, database).",
-                id="strangler.W035",
-            )
-        )
     return errors
+
+
+def _check_until(value: object) -> list[CheckMessage]:
+    try:
+        until = parse_until(value)
+    except ValueError as exc:
+        return [
+            Error(
+                f"FLASK_SESSION['UNTIL'] cannot be used: {exc}.",
+                hint="An ISO 8601 date and time with a time zone, e.g. '2027-01-31T00:00:00Z', "
+                "or an aware datetime.",
+                id="strangler.E103",
+            )
+        ]
+    if until is not None and timezone.now() >= until:
+        return [
+            Warning(
+                f"The cut-over window ended at {until.isoformat()}: Flask cookies are ignored.",
+                hint="Remove FLASK_SESSION, FlaskSessionBackend and FlaskSessionMiddleware "
+                "(docs/identity.md, 'When to switch it off').",
+                id="strangler.W104",
+            )
+        ]
+    return []
 
 
 def _flask_app() -> Any:

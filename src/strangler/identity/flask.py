@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar, cast
 
-from flask import Flask, Response, abort, current_app, g, request
+from flask import Flask, Response, abort, current_app, g, request, session
 from flask.typing import ResponseReturnValue
 from werkzeug.local import LocalProxy
 
@@ -59,6 +59,11 @@ CONFIG_DEFAULTS: dict[str, Any] = {
     # Tokens longer than this are refused without being parsed.
     "STRANGLER_MAX_TOKEN_SIZE": MAX_TOKEN_SIZE,
 }
+
+# Flask-Login's session keys for a login (flask_login.config.SESSION_KEYS, less
+# its own bookkeeping of "remember" and "next").
+FLASK_LOGIN_USER_KEY = "_user_id"
+FLASK_LOGIN_SESSION_KEYS = (FLASK_LOGIN_USER_KEY, "_fresh", "_id", "_remember_seconds")
 
 UserLoader = Callable[[Identity], Any]
 _P = ParamSpec("_P")
@@ -219,6 +224,28 @@ def _feed_flask_login(state: _State, identity: Identity) -> None:
         return
     user = state.extension.load_user(identity) if identity.is_authenticated else None
     g._login_user = user if user is not None else manager.anonymous_user()
+    _forget_other_flask_login(user)
+
+
+def _forget_other_flask_login(user: Any) -> None:
+    # A Flask-Login session naming anyone but the token's user is a login
+    # Django has ended (a logout, another user, the cut-over done). Flask
+    # re-signs its session whenever a view touches it (a flashed message is
+    # enough), and would otherwise hand that old login back to the browser,
+    # fresh, on every forwarded page. So its keys go, as logout_user() would
+    # remove them; the rest of the session (flashes, carts) stays.
+    held = session.get(FLASK_LOGIN_USER_KEY)
+    if held is None:
+        return
+    get_id = getattr(user, "get_id", None)
+    if get_id is not None and str(get_id()) == str(held):
+        return  # the same user: a cut-over user's cookie before their first Django page
+    for key in FLASK_LOGIN_SESSION_KEYS:
+        if key in session:
+            del session[key]
+    remember_cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    if remember_cookie in request.cookies:
+        session["_remember"] = "clear"  # Flask-Login deletes its remember-me cookie
 
 
 def _current_identity() -> Identity:
