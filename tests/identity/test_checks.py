@@ -170,15 +170,22 @@ def test_a_flask_app_with_another_key_is_reported(
 def test_a_flask_app_that_would_refuse_the_tokens_is_reported(
     settings: Any, ed_keys: KeyPair, flask_upstream: Any, config: dict[str, Any]
 ) -> None:
-    flask_upstream(create_legacy_app(legacy_config(ed_keys.public, **config)))
+    app = create_legacy_app(legacy_config(ed_keys.public))
+    app.config.update(config)  # after init_app, which refuses unusable keys itself
+    flask_upstream(app)
     assert "strangler.E037" in ids(settings, {"SIGNING_KEY": ed_keys.private})
 
 
 def test_an_excessive_flask_leeway_is_reported(
     settings: Any, ed_keys: KeyPair, flask_upstream: Any
 ) -> None:
-    flask_upstream(create_legacy_app(legacy_config(ed_keys.public, STRANGLER_LEEWAY=120)))
-    assert ids(settings, {"SIGNING_KEY": ed_keys.private}) == {"strangler.W038"}
+    app = create_legacy_app(legacy_config(ed_keys.public))
+    flask_upstream(app)
+    for leeway in (31, -1, "5"):
+        app.config["STRANGLER_LEEWAY"] = leeway  # after init_app, which refuses it itself
+        assert ids(settings, {"SIGNING_KEY": ed_keys.private}) == {"strangler.W038"}
+    app.config["STRANGLER_LEEWAY"] = 30
+    assert ids(settings, {"SIGNING_KEY": ed_keys.private}) == set()
 
 
 def test_a_flask_app_without_the_extension_is_reported(

@@ -345,11 +345,98 @@ def test_current_identity_outside_a_token_is_anonymous(ed_keys: KeyPair) -> None
     assert ANONYMOUS.roles == frozenset()
 
 
-def test_a_missing_key_fails_loudly(ed_keys: KeyPair) -> None:
+def test_without_a_key_requests_are_anonymous_and_it_is_logged_once(
+    ed_keys: KeyPair, signer: TokenSigner, caplog: pytest.LogCaptureFixture
+) -> None:
     app = create_legacy_app(flask_config(ed_keys, STRANGLER_VERIFYING_KEYS={}))
-    app.config["PROPAGATE_EXCEPTIONS"] = True
-    with pytest.raises(KeyConfigError, match="no verifying key"):
-        app.test_client().get("/whoami")
+    client = app.test_client()
+    client.post("/legacy-login", data={"user_id": "8"})
+    token = signer.mint(ADA, method="GET", path="/whoami")
+    with caplog.at_level(logging.WARNING, logger="strangler.flask"):
+        # No token (the app's own tests, a developer's browser): Flask-Login as it was.
+        response = client.get("/whoami")
+        assert response.status_code == 200
+        assert response.get_json()["flask_login_user"] == "bob (flask)"
+        # A token cannot be checked, so it grants nothing.
+        response = client.get("/whoami", headers={HEADER: token})
+        assert response.status_code == 200
+        assert response.get_json()["id"] is None
+        assert response.get_json()["flask_login_user"] is None
+    lines = [r.getMessage() for r in caplog.records if "cannot be verified" in r.getMessage()]
+    assert lines == [
+        "identity tokens cannot be verified, every request is anonymous: "
+        "no verifying key is configured"
+    ]
+
+
+def test_a_key_set_after_init_app_is_used(ed_keys: KeyPair, signer: TokenSigner) -> None:
+    app = create_legacy_app(flask_config(ed_keys, STRANGLER_VERIFYING_KEYS={}))
+    client = app.test_client()
+    token = signer.mint(ADA, method="GET", path="/whoami")
+    assert client.get("/whoami", headers={HEADER: token}).get_json()["id"] is None
+    app.config["STRANGLER_VERIFYING_KEYS"] = [ed_keys.public]
+    assert client.get("/whoami", headers={HEADER: token}).get_json()["id"] == "7"
+
+
+def test_strict_mode_without_a_key_fails_at_init_app(ed_keys: KeyPair) -> None:
+    app = Flask("strict_without_key")
+    app.config["STRANGLER_STRICT"] = True
+    with pytest.raises(KeyConfigError, match="STRANGLER_STRICT is on but STRANGLER_VERIFYING_KEYS"):
+        DjangoIdentity(app)
+
+
+def damaged_pems(public: str) -> list[str]:
+    body = "".join(public.strip().splitlines()[1:-1])
+    return [
+        public.replace("-----BEGIN", "----BEGIN"),  # a dash short
+        body,  # only the base64 body
+        public.replace("\n", "\\n"),  # "\n" escapes from a one-line environment variable
+        public.replace("-----BEGIN PUBLIC KEY-----\n", "-----BEGIN PUBLIC KEY-----\nAAAA"),
+    ]
+
+
+@pytest.mark.parametrize("damage", range(4))
+def test_a_damaged_pem_is_named_as_such(ed_keys: KeyPair, damage: int) -> None:
+    # Not "an HS256 secret must be at least 32 random bytes": the PEM is the problem.
+    for algorithms in (["EdDSA"], ["EdDSA", "HS256"]):
+        app = Flask("damaged_pem")
+        app.config["STRANGLER_ALGORITHMS"] = algorithms
+        app.config["STRANGLER_VERIFYING_KEYS"] = {"k": damaged_pems(ed_keys.public)[damage]}
+        with pytest.raises(KeyConfigError, match="PEM") as raised:
+            DjangoIdentity(app)
+        assert "HS256 secret must be" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("algorithms", "keys", "message"),
+    [
+        (["EdDSA"], {"k": "not a key"}, "not a PEM public key .* HS256 is not in"),
+        (["HS256"], {"k": "not a key"}, "HS256 secret must be at least 32 random bytes, not 9"),
+        (["EdDSA"], "a string", "must be a dict"),
+    ],
+)
+def test_an_unusable_key_fails_at_init_app(
+    ed_keys: KeyPair, algorithms: list[str], keys: object, message: str
+) -> None:
+    app = Flask("bad_key")
+    app.config["STRANGLER_ALGORITHMS"] = algorithms
+    app.config["STRANGLER_VERIFYING_KEYS"] = keys
+    with pytest.raises(KeyConfigError, match=message):
+        DjangoIdentity(app)
+
+
+def test_a_key_broken_after_init_app_is_anonymous_never_a_500(
+    ed_keys: KeyPair, signer: TokenSigner
+) -> None:
+    for strict, status in ((False, 200), (True, 403)):
+        app = create_legacy_app(flask_config(ed_keys, STRANGLER_STRICT=strict))
+        app.extensions["strangler"].verifier = None  # as if the config changed after init_app
+        app.config["STRANGLER_VERIFYING_KEYS"] = {"k": "not a key"}
+        token = signer.mint(ADA, method="GET", path="/whoami")
+        response = app.test_client().get("/whoami", headers={HEADER: token})
+        assert response.status_code == status
+        if not strict:
+            assert response.get_json()["id"] is None
 
 
 def test_refusal_is_logged_without_the_token(
@@ -585,12 +672,10 @@ def test_attack_plain_user_headers_are_not_trusted(
     assert_anonymous(get(http, legacy, "/whoami", headers=headers))
 
 
-@pytest.mark.parametrize("leeway", [-1, 61, "5"])
+@pytest.mark.parametrize("leeway", [-1, 31, 61, "5", True])
 def test_an_unreasonable_leeway_fails_loudly(ed_keys: KeyPair, leeway: object) -> None:
-    app = create_legacy_app(flask_config(ed_keys, STRANGLER_LEEWAY=leeway))
-    app.config["PROPAGATE_EXCEPTIONS"] = True
     with pytest.raises(KeyConfigError, match="STRANGLER_LEEWAY"):
-        app.test_client().get("/whoami")
+        create_legacy_app(flask_config(ed_keys, STRANGLER_LEEWAY=leeway))
 
 
 def test_attack_rs256_with_the_attackers_own_key(

@@ -23,7 +23,7 @@ from ..checks import unknown_key_error
 from ..conf import FLASK_SESSION_DEFAULTS, IDENTITY_DEFAULTS, get_conf
 from ..forwarding.upstream import UpstreamConfigError, WsgiUpstream, parse_upstream
 from .flask_cookie import parse_until
-from .tokens import ALGORITHMS, KeyConfigError, load_signing_key, load_verifying_key
+from .tokens import ALGORITHMS, MAX_LEEWAY, KeyConfigError, load_signing_key, load_verifying_key
 
 AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
 # Spelled out rather than imported: importing the cut-over module needs
@@ -32,7 +32,6 @@ BACKEND_PATH = "strangler.identity.cutover.FlaskSessionBackend"
 MIDDLEWARE_PATH = "strangler.identity.cutover.FlaskSessionMiddleware"
 # Beyond this, a token copied from a log or a proxy stays useful for too long.
 MAX_LIFETIME = 300
-MAX_LEEWAY = 30
 # RFC 9110 §5.6.2 token characters.
 _FIELD_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _RESERVED_HEADERS = frozenset(
@@ -377,10 +376,15 @@ def _check_flask_app(identity: dict[str, Any]) -> list[CheckMessage]:
             )
         )
     leeway = config.get("STRANGLER_LEEWAY")
-    if isinstance(leeway, int | float) and not 0 <= leeway <= MAX_LEEWAY:
+    if (
+        isinstance(leeway, bool)
+        or not isinstance(leeway, int | float)
+        or not 0 <= leeway <= MAX_LEEWAY
+    ):
         errors.append(
             Warning(
-                f"The Flask app's STRANGLER_LEEWAY is {leeway} s.",
+                f"The Flask app's STRANGLER_LEEWAY is {leeway!r}, outside 0-{MAX_LEEWAY} s: "
+                f"DjangoIdentity refuses to start with it.",
                 hint=f"Keep it between 0 and {MAX_LEEWAY} s (default 5): synchronise clocks "
                 f"instead of widening the window.",
                 id="strangler.W038",

@@ -19,6 +19,7 @@ from werkzeug.local import LocalProxy
 
 from .tokens import (
     ANONYMOUS,
+    MAX_LEEWAY,
     MAX_TOKEN_SIZE,
     Identity,
     InvalidToken,
@@ -52,7 +53,7 @@ CONFIG_DEFAULTS: dict[str, Any] = {
     "STRANGLER_AUDIENCE": "flask",
     # Header carrying the token ("Authorization" means "Authorization: Bearer <token>").
     "STRANGLER_IDENTITY_HEADER": "X-Strangler-Identity-Token",
-    # Seconds of clock difference tolerated between Django and Flask.
+    # Seconds of clock difference tolerated between Django and Flask (0 to MAX_LEEWAY, 30).
     "STRANGLER_LEEWAY": 5,
     # Refuse (403) every request without a valid token: only Django may call Flask.
     "STRANGLER_STRICT": False,
@@ -76,6 +77,8 @@ class _State:
     def __init__(self, extension: DjangoIdentity) -> None:
         self.extension = extension
         self.verifier: TokenVerifier | None = None
+        # Set once the "no usable key" line has been logged, so it is logged once.
+        self.key_problem_logged = False
 
 
 class DjangoIdentity:
@@ -99,10 +102,26 @@ class DjangoIdentity:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        """Register with ``app``: config defaults, and a first ``before_request`` hook."""
+        """Register with ``app``: config defaults, and a first ``before_request`` hook.
+
+        Raises ``KeyConfigError`` when the configured keys or leeway cannot be
+        used, or when ``STRANGLER_STRICT`` is on without a verifying key (no
+        request could ever get in). Without a key and not strict, requests are
+        anonymous and one line is logged: a development setup and the app's
+        own tests keep working.
+        """
         for key, value in CONFIG_DEFAULTS.items():
             app.config.setdefault(key, copy.deepcopy(value))
-        app.extensions[EXTENSION_KEY] = _State(self)
+        state = _State(self)
+        if app.config["STRANGLER_VERIFYING_KEYS"]:
+            state.verifier = build_verifier(app.config)
+        elif app.config["STRANGLER_STRICT"]:
+            raise KeyConfigError(
+                "STRANGLER_STRICT is on but STRANGLER_VERIFYING_KEYS is empty, so every "
+                "request would be refused: set it to the Flask settings `manage.py "
+                "strangler_keys` prints (or leave STRANGLER_STRICT off in development)"
+            )
+        app.extensions[EXTENSION_KEY] = state
         # First, so the app's own before_request hooks already see the user.
         hooks = app.before_request_funcs.setdefault(None, [])
         if _authenticate not in hooks:
@@ -133,16 +152,28 @@ class DjangoIdentity:
 def build_verifier(config: dict[str, Any]) -> TokenVerifier:
     """A ``TokenVerifier`` from the ``STRANGLER_*`` config; raises ``KeyConfigError``."""
     configured = config["STRANGLER_VERIFYING_KEYS"]
+    algorithms = config["STRANGLER_ALGORITHMS"]
+    allow_secret = isinstance(algorithms, list | tuple) and "HS256" in algorithms
     keys: list[VerifyingKey]
     if isinstance(configured, dict):
-        keys = [load_verifying_key(key, kid=str(kid)) for kid, key in configured.items()]
+        keys = [
+            load_verifying_key(key, kid=str(kid), allow_secret=allow_secret)
+            for kid, key in configured.items()
+        ]
     elif isinstance(configured, list | tuple):
-        keys = [load_verifying_key(key) for key in configured]
+        keys = [load_verifying_key(key, allow_secret=allow_secret) for key in configured]
     else:
         raise KeyConfigError("STRANGLER_VERIFYING_KEYS must be a dict {kid: key} or a list of keys")
     leeway = config["STRANGLER_LEEWAY"]
-    if isinstance(leeway, bool) or not isinstance(leeway, int | float) or not 0 <= leeway <= 60:
-        raise KeyConfigError(f"STRANGLER_LEEWAY must be 0-60 seconds, not {leeway!r}")
+    if (
+        isinstance(leeway, bool)
+        or not isinstance(leeway, int | float)
+        or not 0 <= leeway <= MAX_LEEWAY
+    ):
+        raise KeyConfigError(
+            f"STRANGLER_LEEWAY must be 0-{MAX_LEEWAY} seconds, not {leeway!r} "
+            f"(synchronise the clocks rather than widen the window)"
+        )
     issuer, audience = config["STRANGLER_ISSUER"], config["STRANGLER_AUDIENCE"]
     if not issuer or not audience:
         raise KeyConfigError("STRANGLER_ISSUER and STRANGLER_AUDIENCE must not be empty")
@@ -189,17 +220,14 @@ def _request_path() -> str:
 def _authenticate() -> ResponseReturnValue | None:
     state = _state()
     config = current_app.config
-    if state.verifier is None:
-        # Built on first use so config set after init_app counts; a bad key
-        # fails every request loudly rather than letting anyone through.
-        state.verifier = build_verifier(config)
+    verifier = _verifier(state, config)
     g.strangler_identity = ANONYMOUS
     token = _token_from_request(config["STRANGLER_IDENTITY_HEADER"])
     identity: Identity | None = None
-    if token is not None:
+    if token is not None and verifier is not None:
         path = _request_path()
         try:
-            claims = state.verifier.verify(token, method=request.method, path=path)
+            claims = verifier.verify(token, method=request.method, path=path)
         except InvalidToken as refused:
             logger.warning(
                 "identity token refused for %s %s: %s", request.method, path, refused.reason
@@ -212,6 +240,22 @@ def _authenticate() -> ResponseReturnValue | None:
     if token is not None:
         _feed_flask_login(state, identity or ANONYMOUS)
     return None
+
+
+def _verifier(state: _State, config: Any) -> TokenVerifier | None:
+    # init_app built it when keys were configured; otherwise they may have
+    # been set since (config after init_app). Without usable keys nobody is
+    # let in: requests are anonymous (403 in strict mode), never a 500.
+    if state.verifier is None:
+        try:
+            state.verifier = build_verifier(config)
+        except KeyConfigError as exc:
+            if not state.key_problem_logged:
+                state.key_problem_logged = True
+                logger.warning(
+                    "identity tokens cannot be verified, every request is anonymous: %s", exc
+                )
+    return state.verifier
 
 
 def _feed_flask_login(state: _State, identity: Identity) -> None:

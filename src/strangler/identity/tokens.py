@@ -64,6 +64,10 @@ ASYMMETRIC_ALGORITHMS = frozenset({"EdDSA", "ES256"})
 # RFC 7518 §3.2: an HS256 key at least as long as the hash output.
 MIN_HMAC_KEY_BYTES = 32
 # A real token is well under 2 KiB; anything far larger is refused unread.
+# The most clock difference between Django and Flask a token is given, in
+# seconds: the one limit, enforced by DjangoIdentity and checked by Django
+# (strangler.W038). Beyond it, synchronise the clocks instead.
+MAX_LEEWAY = 30
 MAX_TOKEN_SIZE = 8192
 REQUIRED_CLAIMS = ("iss", "aud", "iat", "nbf", "exp", "jti", "req")
 
@@ -180,17 +184,41 @@ def load_signing_key(algorithm: str, key: str | bytes, kid: str | None = None) -
     )
 
 
-def load_verifying_key(key: str | bytes, kid: str | None = None) -> VerifyingKey:
+def _looks_like_pem(data: bytes) -> bool:
+    # A PEM block that lost its armour on the way (a header with a dash
+    # short, only the base64 body pasted, or "\n" escapes from a one-line
+    # environment variable): the base64 of an Ed25519 and of a P-256 public
+    # key always starts with these letters.
+    text = data.strip()
+    return b"-----" in text or b"BEGIN " in text or text.startswith((b"MCow", b"MFkw", b"MC4C"))
+
+
+def load_verifying_key(
+    key: str | bytes, kid: str | None = None, *, allow_secret: bool = True
+) -> VerifyingKey:
     """Parse a PEM public key (Ed25519 → EdDSA, P-256 → ES256) or an HS256 secret.
 
     The key's type fixes the one algorithm it verifies, so a token cannot
     choose to have a public key used as an HMAC secret (key confusion).
     Private keys are refused: Flask should not be able to mint tokens.
+    With ``allow_secret=False`` (HS256 not among the accepted algorithms)
+    anything but a PEM public key is refused as such.
     """
     if not isinstance(key, str | bytes) or not key:
         raise KeyConfigError("a verifying key is empty")
     data = _as_bytes(key)
     if not _is_pem(data):
+        if _looks_like_pem(data):
+            raise KeyConfigError(
+                "a verifying key looks like a damaged PEM key: it must start with the "
+                "'-----BEGIN PUBLIC KEY-----' line and keep its line breaks (paste the "
+                "whole block `manage.py strangler_keys` prints)"
+            )
+        if not allow_secret:
+            raise KeyConfigError(
+                "a verifying key is not a PEM public key (no '-----BEGIN PUBLIC KEY-----' "
+                "line), and HS256 is not in STRANGLER_ALGORITHMS so it cannot be a shared secret"
+            )
         secret = _check_secret(data)
         return VerifyingKey("HS256", secret, kid or _secret_kid(secret))
     if b"PRIVATE KEY" in data:
