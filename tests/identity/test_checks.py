@@ -195,3 +195,52 @@ def test_a_flask_app_without_the_extension_is_reported(
 
     flask_upstream(Flask("bare"))
     assert ids(settings, {"SIGNING_KEY": ed_keys.private}) == {"strangler.W036"}
+
+
+LEGACY_BACKEND = "strangler.identity.legacy.LegacyUserBackend"
+WERKZEUG = "strangler.identity.hashers.WerkzeugPasswordHasher"
+
+
+def legacy_settings() -> dict[str, Any]:
+    return {
+        "AUTHENTICATION_BACKENDS": ["django.contrib.auth.backends.ModelBackend", LEGACY_BACKEND],
+        "PASSWORD_HASHERS": ["django.contrib.auth.hashers.PBKDF2PasswordHasher", WERKZEUG],
+    }
+
+
+def test_a_complete_legacy_users_setup_is_clean(settings: Any, ed_keys: KeyPair) -> None:
+    identity = {"SIGNING_KEY": ed_keys.private, "LEGACY_USERS": {"TABLE": "legacy.user"}}
+    assert ids(settings, identity, **legacy_settings()) == set()
+
+
+@pytest.mark.parametrize(
+    ("legacy_users", "change", "expected"),
+    [
+        ("user", {}, "strangler.E105"),
+        ({"TABEL": "user"}, {}, "strangler.E106"),
+        ({"LOGIN_FIELD": "id"}, {}, "strangler.E107"),
+        ({"LOGIN_FIELD": "email", "EMAIL": None}, {}, "strangler.E107"),
+        ({"DATABASE": "legacy"}, {}, "strangler.E108"),
+        (
+            {},
+            {"PASSWORD_HASHERS": ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]},
+            "strangler.E109",
+        ),
+        (
+            {},
+            {"PASSWORD_HASHERS": [WERKZEUG, "django.contrib.auth.hashers.PBKDF2PasswordHasher"]},
+            "strangler.E110",
+        ),
+        (
+            {},
+            {"AUTHENTICATION_BACKENDS": ["django.contrib.auth.backends.ModelBackend"]},
+            "strangler.W111",
+        ),
+    ],
+)
+def test_legacy_users_misconfiguration_is_reported(
+    settings: Any, ed_keys: KeyPair, legacy_users: object, change: dict[str, Any], expected: str
+) -> None:
+    identity = {"SIGNING_KEY": ed_keys.private, "LEGACY_USERS": legacy_users}
+    # One id per problem: the configuration has exactly this one.
+    assert ids(settings, identity, **{**legacy_settings(), **change}) == {expected}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -21,17 +20,9 @@ from itsdangerous import TimestampSigner
 from werkzeug.security import generate_password_hash
 
 from strangler.identity.cutover import BACKEND_PATH, MIDDLEWARE_PATH
-from strangler.identity.tokens import generate_key_pair
-from tests.conftest import Front, start_front
-from tests.identity.conftest import (
-    KeyPair,
-    django_database_url,
-    sqlalchemy_url_of_test_database,
-)
+from tests.identity.conftest import KeyPair, Live, send
 from tests.identity.legacy import create_legacy_app, legacy_config
 from tests.identity.legacy_users import add_user
-from tests.identity.legacy_users import create_app as create_users_app
-from tests.identity.legacy_users import db as users_db
 from tests.upstream import RunningServer, serve
 
 FLASK_SECRET = "flask-tests-secret"
@@ -314,73 +305,14 @@ def test_switched_off_a_flask_cookie_is_ignored(
 
 # --- the replay, end to end through a live front and a real Flask-Login app ---------------
 
-LIVE_FLASK_SECRET = "live-legacy-secret-" + "x" * 20
-
-
-@pytest.fixture(scope="module")
-def live_cutover(django_db_setup: Any, django_db_blocker: Any) -> Iterator[LiveCutover]:
-    private, public, _ = generate_key_pair("EdDSA")
-    app = create_users_app(
-        sqlalchemy_url_of_test_database(),
-        SECRET_KEY=LIVE_FLASK_SECRET,
-        STRANGLER_VERIFYING_KEYS=[public],
-    )
-    with app.app_context():
-        users_db.create_all()
-    server = serve(app)
-    front = start_front(
-        server.url,
-        {
-            "DJANGO_SETTINGS_MODULE": "tests.identity.cutover_front_settings",
-            "STRANGLER_TEST_SIGNING_KEY": private,
-            "STRANGLER_TEST_FLASK_SECRET": LIVE_FLASK_SECRET,
-            "DATABASE_URL": django_database_url(),
-        },
-    )
-    try:
-        yield LiveCutover(app, server, front)
-    finally:
-        front.process.terminate()
-        front.process.wait(timeout=10)
-        server.stop()
-        with app.app_context():
-            users_db.drop_all()
-            users_db.engine.dispose()
-
-
-@dataclass
-class LiveCutover:
-    app: Flask
-    flask: RunningServer
-    front: Front
-
-    def flask_session(self, cookie: str) -> Any:
-        """What Flask's session cookie holds, read with Flask's own serializer."""
-        serializer = self.app.session_interface.get_signing_serializer(self.app)  # type: ignore[attr-defined]
-        return serializer.loads(cookie)
-
-
-def send(
-    base: str, method: str, path: str, cookies: dict[str, str], **kwargs: Any
-) -> tuple[urllib3.BaseHTTPResponse, dict[str, str]]:
-    """One request as a browser sends it; returns the response and the cookies it set."""
-    headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
-    with urllib3.PoolManager(retries=False, timeout=10) as http:
-        response = http.request(method, base + path, headers=headers, redirect=False, **kwargs)
-    set_cookies = {}
-    for line in response.headers.getlist("Set-Cookie"):
-        name, _, value = line.split(";")[0].partition("=")
-        set_cookies[name.strip()] = value.strip('"')
-    return response, set_cookies
-
 
 @pytest.mark.django_db(transaction=True)
 def test_a_replayed_flask_login_never_logs_a_logged_out_user_back_in(
-    live_cutover: LiveCutover, django_user_model: Any
+    live: Live, legacy_users: Flask, django_user_model: Any
 ) -> None:
-    live = live_cutover
-    ada = django_user_model.objects.create_user("ada")
-    add_user(live.app, "ada", generate_password_hash("legacy pass"), id=ada.pk)
+    # Ada's Django user exists already (imported), under another id than Flask's.
+    django_user_model.objects.create_user("ada")
+    legacy_ada = add_user(legacy_users, "ada", generate_password_hash("legacy pass"))
     front = live.front.url
 
     # Logged in on Flask itself, before the cut-over.
@@ -394,7 +326,7 @@ def test_a_replayed_flask_login_never_logs_a_logged_out_user_back_in(
     )
     assert response.status == 302
     original = flask_cookies["session"]
-    assert live.flask_session(original)["_user_id"] == str(ada.pk)
+    assert live.flask_session(original)["_user_id"] == str(legacy_ada.id)
 
     # The first Django page through the front: logged into Django, Flask's cookie deleted.
     response, set_cookies = send(front, "GET", "/django-whoami/", {"session": original})
@@ -422,7 +354,7 @@ def test_a_replayed_flask_login_never_logs_a_logged_out_user_back_in(
     # directly, re-signing on a flash) is refused too: the login has ended.
     _, set_cookies = send(live.flask.url, "GET", "/flash", {"session": original})
     resigned_with_login = set_cookies["session"]
-    assert live.flask_session(resigned_with_login)["_user_id"] == str(ada.pk)
+    assert live.flask_session(resigned_with_login)["_user_id"] == str(legacy_ada.id)
     for cookie in (original, resigned, resigned_with_login):
         response, _ = send(front, "GET", "/whoami", {"session": cookie})
         assert response.json()["username"] is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import logout
+from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
@@ -24,5 +25,6 @@ def django_logout(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     path("django-whoami/", django_whoami),
     path("django-logout/", django_logout),
+    path("accounts/login/", LoginView.as_view()),
     path("", include("tests.urls")),
 ]

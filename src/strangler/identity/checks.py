@@ -20,7 +20,7 @@ from django.utils.module_loading import import_string
 from django.views.debug import SafeExceptionReporterFilter
 
 from ..checks import unknown_key_error
-from ..conf import FLASK_SESSION_DEFAULTS, IDENTITY_DEFAULTS, get_conf
+from ..conf import FLASK_SESSION_DEFAULTS, IDENTITY_DEFAULTS, LEGACY_USERS_DEFAULTS, get_conf
 from ..forwarding.upstream import UpstreamConfigError, WsgiUpstream, parse_upstream
 from .flask_cookie import parse_until
 from .tokens import ALGORITHMS, MAX_LEEWAY, KeyConfigError, load_signing_key, load_verifying_key
@@ -30,6 +30,8 @@ AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
 # django.contrib.auth installed, and these checks run in every project.
 BACKEND_PATH = "strangler.identity.cutover.FlaskSessionBackend"
 MIDDLEWARE_PATH = "strangler.identity.cutover.FlaskSessionMiddleware"
+LEGACY_BACKEND_PATH = "strangler.identity.legacy.LegacyUserBackend"
+WERKZEUG_HASHER_PATH = "strangler.identity.hashers.WerkzeugPasswordHasher"
 # Beyond this, a token copied from a log or a proxy stays useful for too long.
 MAX_LIFETIME = 300
 # RFC 9110 §5.6.2 token characters.
@@ -65,6 +67,7 @@ def check_identity(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     errors += _check_claims(identity)
     errors += _check_header(identity["HEADER"])
     errors += _check_cutover(identity["FLASK_SESSION"])
+    errors += _check_legacy_users(identity["LEGACY_USERS"])
     if identity["SIGNING_KEY"] and not errors:
         errors += _check_flask_app(identity)
     return errors
@@ -281,6 +284,75 @@ def _check_cutover(value: object) -> list[CheckMessage]:
                 f"Flask's and Django's session cookies are both named {conf['COOKIE_NAME']!r}.",
                 hint="Rename Django's (SESSION_COOKIE_NAME) so both can live side by side.",
                 id="strangler.E034",
+            )
+        )
+    return errors
+
+
+def _check_legacy_users(value: object) -> list[CheckMessage]:
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        return [
+            Error(
+                "STRANGLER['IDENTITY']['LEGACY_USERS'] must be None or a dict.",
+                hint='For example {"TABLE": "user", "PASSWORD": "password_hash"}.',
+                id="strangler.E105",
+            )
+        ]
+    errors: list[CheckMessage] = [
+        unknown_key_error(
+            "STRANGLER['IDENTITY']['LEGACY_USERS']", key, LEGACY_USERS_DEFAULTS, "strangler.E106"
+        )
+        for key in value
+        if key not in LEGACY_USERS_DEFAULTS
+    ]
+    conf = {**LEGACY_USERS_DEFAULTS, **value}
+    login_field = conf["LOGIN_FIELD"]
+    if login_field not in ("username", "email") or not conf[str(login_field).upper()]:
+        errors.append(
+            Error(
+                f"LEGACY_USERS['LOGIN_FIELD'] is {login_field!r}, which names no column.",
+                hint="'username' or 'email', with that column (USERNAME or EMAIL) set.",
+                id="strangler.E107",
+            )
+        )
+    if conf["DATABASE"] not in settings.DATABASES:
+        errors.append(
+            Error(
+                f"LEGACY_USERS['DATABASE'] {conf['DATABASE']!r} is not in DATABASES.",
+                hint="Name the database alias the Flask app's users table is reached through.",
+                id="strangler.E108",
+            )
+        )
+    hashers = list(getattr(settings, "PASSWORD_HASHERS", []))
+    if WERKZEUG_HASHER_PATH not in hashers:
+        errors.append(
+            Error(
+                f"LEGACY_USERS is set but {WERKZEUG_HASHER_PATH} is not in PASSWORD_HASHERS: "
+                f"legacy users' passwords cannot be checked.",
+                hint="Add it after Django's own hashers.",
+                id="strangler.E109",
+            )
+        )
+    elif hashers[0] == WERKZEUG_HASHER_PATH:
+        errors.append(
+            Error(
+                f"{WERKZEUG_HASHER_PATH} is first in PASSWORD_HASHERS, so Django would hash "
+                f"every new password with it.",
+                hint="Put it after Django's hashers: it is there to read legacy hashes only.",
+                id="strangler.E110",
+            )
+        )
+    backends = list(getattr(settings, "AUTHENTICATION_BACKENDS", []))
+    if LEGACY_BACKEND_PATH not in backends:
+        errors.append(
+            Warning(
+                f"LEGACY_USERS is set but {LEGACY_BACKEND_PATH} is not in "
+                f"AUTHENTICATION_BACKENDS: only users imported with `manage.py "
+                f"strangler_import_users` can log in.",
+                hint="Add it after Django's ModelBackend, or import the users.",
+                id="strangler.W111",
             )
         )
     return errors

@@ -17,6 +17,7 @@ from flask import Flask, Response, abort, current_app, g, request, session
 from flask.typing import ResponseReturnValue
 from werkzeug.local import LocalProxy
 
+from .flask_users import check_user_config, load_user_by_lookup
 from .tokens import (
     ANONYMOUS,
     MAX_LEEWAY,
@@ -59,6 +60,12 @@ CONFIG_DEFAULTS: dict[str, Any] = {
     "STRANGLER_STRICT": False,
     # Tokens longer than this are refused without being parsed.
     "STRANGLER_MAX_TOKEN_SIZE": MAX_TOKEN_SIZE,
+    # The app's own users (SQLAlchemy model or "module:Class") when ids differ from Django's.
+    "STRANGLER_USER_MODEL": None,
+    # Which identity field finds the app's user in it: "username", "email" or "id".
+    "STRANGLER_USER_LOOKUP": "username",
+    # The model attribute matched with it (None: the same name as the lookup).
+    "STRANGLER_USER_COLUMN": None,
 }
 
 # Flask-Login's session keys for a login (flask_login.config.SESSION_KEYS, less
@@ -113,6 +120,7 @@ class DjangoIdentity:
         for key, value in CONFIG_DEFAULTS.items():
             app.config.setdefault(key, copy.deepcopy(value))
         state = _State(self)
+        check_user_config(app.config)
         if app.config["STRANGLER_VERIFYING_KEYS"]:
             state.verifier = build_verifier(app.config)
         elif app.config["STRANGLER_STRICT"]:
@@ -139,9 +147,16 @@ class DjangoIdentity:
         return callback
 
     def load_user(self, identity: Identity) -> Any:
-        """The app's user for ``identity``, through the loader hook or Flask-Login's."""
+        """The app's user for ``identity``.
+
+        In order: the ``user_loader`` hook; ``STRANGLER_USER_MODEL`` matched by
+        ``STRANGLER_USER_LOOKUP`` (a separate users table); Flask-Login's own
+        loader with Django's user id (a shared users table).
+        """
         if self._user_loader is not None:
             return self._user_loader(identity)
+        if current_app.config.get("STRANGLER_USER_MODEL") is not None:
+            return load_user_by_lookup(identity, current_app.config, current_app.extensions)
         manager = getattr(current_app, "login_manager", None)
         callback = getattr(manager, "_user_callback", None)
         if callback is not None:
