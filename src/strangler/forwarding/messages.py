@@ -39,7 +39,8 @@ class UpstreamRequest:
     host: str = ""
     # The request body as a stream of chunks, or None when there is none.
     body: Iterable[bytes] | None = None
-    # Body length when the client declared one; None with a body means chunked.
+    # The framing the front computed: the body's length, or None with a body
+    # for chunked. ``headers`` never carries framing; the transport writes it.
     content_length: int | None = None
     # The client's environ, for the in-process transport (server name, wsgi.errors, ...).
     environ: Mapping[str, Any] = field(default_factory=dict)
@@ -176,9 +177,6 @@ def build_upstream_request(
         )
     body, length = request_body(environ, chunk_size)
     method = environ.get("REQUEST_METHOD", "GET")
-    if body is not None and length is None:
-        # Re-framed upstream as chunked; the client's Content-Length never existed.
-        headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
     return UpstreamRequest(
         method=method,
         target=base_path + request_target(environ),
