@@ -72,10 +72,14 @@ def recorder() -> Iterator[RecordingServer]:
     server.stop()
 
 
+# Django owns /billing/** by rule, and /items/<int>/ by its URLconf (tests/urls.py).
+EXTRA = json.dumps({"ROUTES": {"/billing/**": "django"}})
+
+
 @pytest.fixture(scope="module", params=list(APPS))
 def front(recorder: RecordingServer, request: pytest.FixtureRequest) -> Iterator[Front]:
     """A live front before the scripted upstream: middleware path, then fast path."""
-    server = start_front(recorder.url, app=APPS[request.param])
+    server = start_front(recorder.url, {"STRANGLER_TEST_EXTRA": EXTRA}, app=APPS[request.param])
     yield server
     server.process.terminate()
     server.process.wait(timeout=10)
@@ -148,6 +152,78 @@ def test_connection_cannot_remove_a_chunked_bodys_framing(
     assert seen.request_line == b"POST /legacy/form HTTP/1.1"
     assert (b"Transfer-Encoding", b"chunked") in seen.headers
     assert SMUGGLED in seen.body
+
+
+# Finding 2: one canonical path, the one Flask routes on.
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//billing/1",
+        "///billing/1",
+        "/%2fbilling/1",
+        "/%2Fbilling/1",
+        "/billing%2f1",
+        "//items/1/",
+        "/billing/1%0a",
+        "/billing/1%0d%0aX:%20y",
+        "/billing/1%00",
+        "/billing/1%7f",
+        "/billing/./1",
+        "/billing/%2e/1",
+        "/x/../billing/1",
+        "/x/%2e%2e/billing/1",
+        "/x/%2E%2E/%2e%2e/etc/passwd",
+    ],
+)
+def test_a_django_owned_path_never_reaches_flask(
+    front: Front, recorder: RecordingServer, target: str
+) -> None:
+    before = len(recorder.requests)
+    answer = get(front, target)
+    # Django's own answer (its 404 for a path its URLconf does not have) or a 400.
+    assert status_of(answer) in (400, 404), answer
+    assert requests_after(recorder, before) == []
+
+
+def test_paths_merely_resembling_django_ones_still_reach_flask(
+    front: Front, recorder: RecordingServer
+) -> None:
+    for target in ("/billingx/1", "/.well-known/x", "/a..b/c", "/legacy//x"):
+        before = len(recorder.requests)
+        answer = get(front, target)
+        assert status_of(answer) == 200, answer
+        [seen] = requests_after(recorder, before)
+        assert seen.request_line == f"GET {target} HTTP/1.1".encode()
+
+
+# Finding 9: a target that is not UTF-8 passes byte for byte.
+
+
+@pytest.mark.parametrize("target", ["/caf%E9", "/caf%e9?q=%E9", "/x%FF%FE/%C3%A9"])
+def test_non_utf8_targets_reach_the_upstream_byte_for_byte(
+    front: Front, recorder: RecordingServer, target: str
+) -> None:
+    before = len(recorder.requests)
+    answer = get(front, target)
+    assert status_of(answer) == 200, answer
+    [seen] = requests_after(recorder, before)
+    assert seen.request_line == f"GET {target} HTTP/1.1".encode()
+
+
+@pytest.fixture(scope="module", params=list(APPS))
+def in_process_front(request: pytest.FixtureRequest) -> Iterator[Front]:
+    server = start_front("wsgi:tests.legacy_wsgi:app", app=APPS[request.param])
+    yield server
+    server.process.terminate()
+    server.process.wait(timeout=10)
+
+
+def test_non_utf8_targets_reach_an_in_process_app_byte_for_byte(in_process_front: Front) -> None:
+    answer = get(in_process_front, "/caf%E9")
+    assert status_of(answer) == 200, answer
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["raw_uri"] == "/caf%E9"
 
 
 # Finding 3: interim responses, and connections not read to their framed end.
