@@ -158,7 +158,6 @@ class _Connection:
     idle: bool = False
 
 
-@dataclass
 class RawUpstream:
     """A keep-alive HTTP/1.1 server on 127.0.0.1 that records each request as it arrived.
 
@@ -169,11 +168,14 @@ class RawUpstream:
     are counted in ``incomplete`` and never in ``requests``.
     """
 
-    answer: Answer = answer_ok
-    requests: list[RawRequest] = field(default_factory=list)
+    answer: Answer = field(default=answer_ok, repr=False)
+    requests: list[RawRequest] = field(default_factory=list, repr=False)
     incomplete: int = 0
 
-    def __post_init__(self) -> None:
+    def __init__(self, answer: Answer = answer_ok) -> None:
+        self.answer = answer
+        self.requests: list[RawRequest] = []
+        self.incomplete = 0
         self._sock = socket.create_server(("127.0.0.1", 0))
         self._sock.settimeout(0.2)
         self._stopped = threading.Event()
@@ -181,6 +183,9 @@ class RawUpstream:
         self._connections: list[_Connection] = []
         self._accept_thread = threading.Thread(target=self._accept, daemon=True)
         self._accept_thread.start()
+
+    def __repr__(self) -> str:
+        return f"<RawUpstream {self.url}: {len(self.requests)} requests>"
 
     @property
     def port(self) -> int:
