@@ -113,6 +113,7 @@ def live(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Live]:
         SECRET_KEY=LIVE_FLASK_SECRET,
         STRANGLER_VERIFYING_KEYS=[public],
         STRANGLER_USER_MODEL=User,
+        STRANGLER_LOGIN_URL="/accounts/login/",
     )
     with app.app_context():
         users_db.create_all()

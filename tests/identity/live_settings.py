@@ -43,3 +43,4 @@ MIDDLEWARE = [
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/account"
+LOGOUT_REDIRECT_URL = "/accounts/login/"

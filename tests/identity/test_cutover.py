@@ -340,11 +340,15 @@ def test_a_replayed_flask_login_never_logs_a_logged_out_user_back_in(
     response, _ = send(front, "POST", "/django-logout/", {"sessionid": django_session})
     assert response.json() == {"logged_out": True}
 
-    # The original cookie replayed on a forwarded page: anonymous, and the cookie
-    # Flask re-signs (it flashes "Please log in") no longer carries the login.
+    # The original cookie replayed on forwarded pages: anonymous, sent to Django's
+    # login, and Flask's session loses the login keys (nothing else was in it).
     response, set_cookies = send(front, "GET", "/account", {"session": original})
     assert response.status == 302
-    assert "/login?next=" in response.headers["Location"]
+    assert response.headers["Location"] == "/accounts/login/?next=%2Faccount"
+    assert set_cookies["session"] == ""
+    # On a page that flashes (as "Please log in" did), Flask re-signs its session:
+    # the message stays, the login does not.
+    response, set_cookies = send(front, "GET", "/flash", {"session": original})
     resigned = set_cookies["session"]
     assert resigned != original
     assert "_user_id" not in live.flask_session(resigned)

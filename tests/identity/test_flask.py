@@ -731,3 +731,30 @@ def test_the_extension_runs_first_and_once(ed_keys: KeyPair, signer: TokenSigner
     assert app.test_client().get("/whoami", headers={HEADER: token}).get_json()["id"] == "7"
     assert seen == ["ada"]
     assert len(app.before_request_funcs[None]) == 2  # the extension's hook, and the app's
+
+
+@pytest.mark.parametrize("path", ["/flask-login", "/private", "/curators/3"])
+def test_a_login_is_asked_of_django_with_next_and_no_flash(ed_keys: KeyPair, path: str) -> None:
+    app = create_legacy_app(flask_config(ed_keys, STRANGLER_LOGIN_URL="/accounts/login/"))
+    app.login_manager.login_view = "legacy_login"  # type: ignore[attr-defined]  # what it had
+    response = app.test_client().get(path + "?tab=2")
+    assert response.status_code == 302
+    assert response.headers["Location"] == (
+        "/accounts/login/?next=" + path.replace("/", "%2F") + "%3Ftab%3D2"
+    )
+    assert flask_session_of(app, response) is None  # nothing flashed
+
+
+def test_the_login_redirect_keeps_the_mount_point_and_the_login_urls_query(
+    ed_keys: KeyPair,
+) -> None:
+    app = create_legacy_app(flask_config(ed_keys, STRANGLER_LOGIN_URL="/login/?lang=en"))
+    response = app.test_client().get("/private", base_url="http://localhost/legacy")
+    assert response.headers["Location"] == "/login/?lang=en&next=%2Flegacy%2Fprivate"
+
+
+def test_the_apps_own_unauthorized_handler_is_kept(ed_keys: KeyPair) -> None:
+    app = create_legacy_app(flask_config(ed_keys, STRANGLER_LOGIN_URL="/accounts/login/"))
+    app.login_manager.unauthorized_handler(lambda: ("own handler", 401))  # type: ignore[attr-defined]
+    response = app.test_client().get("/flask-login")
+    assert (response.status_code, response.data) == (401, b"own handler")

@@ -9,6 +9,8 @@ from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from strangler.identity.views import LogoutView as StranglerLogoutView
+
 
 def django_whoami(request: HttpRequest) -> JsonResponse:
     user = request.user
@@ -26,5 +28,7 @@ urlpatterns = [
     path("django-whoami/", django_whoami),
     path("django-logout/", django_logout),
     path("accounts/login/", LoginView.as_view()),
+    # The Flask app's own logout link (GET /logout), now Django's.
+    path("logout", StranglerLogoutView.as_view()),
     path("", include("tests.urls")),
 ]

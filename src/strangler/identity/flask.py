@@ -12,10 +12,12 @@ import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar, cast
+from urllib.parse import urlencode
 
-from flask import Flask, Response, abort, current_app, g, request, session
+from flask import Flask, Response, abort, current_app, g, redirect, request, session
 from flask.typing import ResponseReturnValue
 from werkzeug.local import LocalProxy
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from .flask_users import check_user_config, load_user_by_lookup
 from .tokens import (
@@ -66,6 +68,9 @@ CONFIG_DEFAULTS: dict[str, Any] = {
     "STRANGLER_USER_LOOKUP": "username",
     # The model attribute matched with it (None: the same name as the lookup).
     "STRANGLER_USER_COLUMN": None,
+    # Django's login page ("/accounts/login/"): where a user who must log in is sent,
+    # with ?next= and no "Please log in" flash left behind in Flask's session.
+    "STRANGLER_LOGIN_URL": None,
 }
 
 # Flask-Login's session keys for a login (flask_login.config.SESSION_KEYS, less
@@ -238,6 +243,7 @@ def _authenticate() -> ResponseReturnValue | None:
     state = _state()
     config = current_app.config
     verifier = _verifier(state, config)
+    _install_login_redirect()
     g.strangler_identity = ANONYMOUS
     token = _token_from_request(config["STRANGLER_IDENTITY_HEADER"])
     identity: Identity | None = None
@@ -317,10 +323,39 @@ def _current_identity() -> Identity:
 current_identity: Identity = cast(Identity, LocalProxy(_current_identity))
 
 
+def redirect_to_django_login() -> WerkzeugResponse:
+    """A redirect to ``STRANGLER_LOGIN_URL`` with ``next`` set to this page, as the client sees it.
+
+    Nothing is flashed: the message would wait in Flask's session and appear
+    on the first Flask page after the user logged in on Django.
+    """
+    url: str = current_app.config["STRANGLER_LOGIN_URL"]
+    next_url = request.script_root + request.path
+    if request.query_string:
+        next_url += "?" + request.query_string.decode("latin-1")
+    separator = "&" if "?" in url else "?"
+    return redirect(f"{url}{separator}{urlencode({'next': next_url})}")
+
+
+def _install_login_redirect() -> None:
+    # Flask-Login's own @login_required calls login_manager.unauthorized(),
+    # which flashes login_message and redirects to login_view; with Django
+    # owning login it should send the user to Django's page instead.
+    manager = getattr(current_app, "login_manager", None)
+    if (
+        manager is not None
+        and current_app.config.get("STRANGLER_LOGIN_URL")
+        and manager.unauthorized_callback is None
+    ):
+        manager.unauthorized_callback = redirect_to_django_login
+
+
 def _unauthenticated() -> Any:
-    # The app decides what "not logged in" looks like: Flask-Login's
-    # unauthorized() (a redirect to its login_view, or its own handler),
-    # else a plain 401.
+    # The app decides what "not logged in" looks like: Django's login page
+    # (STRANGLER_LOGIN_URL), Flask-Login's unauthorized() (a redirect to its
+    # login_view, or its own handler), else a plain 401.
+    if current_app.config.get("STRANGLER_LOGIN_URL"):
+        return redirect_to_django_login()
     manager = getattr(current_app, "login_manager", None)
     if manager is not None:
         return manager.unauthorized()
