@@ -244,3 +244,18 @@ def test_legacy_users_misconfiguration_is_reported(
     identity = {"SIGNING_KEY": ed_keys.private, "LEGACY_USERS": legacy_users}
     # One id per problem: the configuration has exactly this one.
     assert ids(settings, identity, **{**legacy_settings(), **change}) == {expected}
+
+
+def test_a_damaged_pem_on_the_flask_side_is_named_as_such(
+    settings: Any, ed_keys: KeyPair, flask_upstream: Any
+) -> None:
+    app = create_legacy_app(legacy_config(ed_keys.public))
+    body = "".join(ed_keys.public.strip().splitlines()[1:-1])  # the armour lost on the way
+    app.config["STRANGLER_VERIFYING_KEYS"] = {"k": body}
+    flask_upstream(app)
+    strangler = {**settings.STRANGLER, "IDENTITY": {"SIGNING_KEY": ed_keys.private}}
+    with override_settings(STRANGLER=strangler):
+        messages = [m for m in run_checks() if m.id == "strangler.E037"]
+    assert len(messages) == 1
+    assert "damaged PEM" in messages[0].msg
+    assert "HS256" not in messages[0].msg
