@@ -1,8 +1,10 @@
 """Settings of the Django front for benchmarks/identity.py: startproject's stack, strangler first.
 
 Every path is forwarded (the URLconf is empty). Identity is on when
-``BENCH_SIGNING_KEY`` is set. Users and sessions live in the SQLite file
-``BENCH_DB`` that the benchmark prepares.
+``BENCH_SIGNING_KEY`` is set; ``BENCH_READS_ONLY`` makes a front that reads
+the session and the user but mints nothing (benchmarks/identity_reads.py).
+Users and sessions live in the SQLite file ``BENCH_DB`` that the benchmark
+prepares.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ DATABASES = {
         "CONN_MAX_AGE": 600,
     }
 }
+
+if os.environ.get("BENCH_READS_ONLY"):
+    # Reads the session and the user of every forwarded request and mints nothing.
+    INSTALLED_APPS.append("benchmarks.identity_reads.ReadsOnlyConfig")
 
 STRANGLER: dict[str, Any] = {"UPSTREAM": os.environ.get("BENCH_UPSTREAM", "http://127.0.0.1:5000")}
 if os.environ.get("BENCH_SIGNING_KEY"):

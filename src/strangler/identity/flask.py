@@ -8,6 +8,7 @@ contract in ``pyproject.toml`` keeps it true.
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 from collections.abc import Callable
 from functools import wraps
@@ -91,6 +92,9 @@ class _State:
         self.verifier: TokenVerifier | None = None
         # Set once the "no usable key" line has been logged, so it is logged once.
         self.key_problem_logged = False
+        # Set once Flask-Login has been pointed at STRANGLER_LOGIN_URL (or found
+        # with its own unauthorized handler).
+        self.login_redirect_installed = False
 
 
 class DjangoIdentity:
@@ -214,9 +218,17 @@ def _state() -> _State:
     return state
 
 
+@functools.lru_cache(maxsize=16)
+def _environ_key(header: str) -> str:
+    # Where a WSGI server puts the header (PEP 3333); read straight from the
+    # environ, as request.headers would after building its view of it.
+    name = header.upper().replace("-", "_")
+    return name if name in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + name
+
+
 def _token_from_request(header: str) -> str | None:
-    value = request.headers.get(header)
-    if not value:
+    value = request.environ.get(_environ_key(header))
+    if not isinstance(value, str) or not value:
         return None
     if header.lower() == "authorization":
         scheme, _, token = value.partition(" ")
@@ -234,16 +246,20 @@ def _request_binding() -> str:
     script_name = environ.get("SCRIPT_NAME", "")
     if isinstance(original, dict) and isinstance(original.get("SCRIPT_NAME"), str):
         script_name = original["SCRIPT_NAME"]
-    return environ_binding(
-        script_name, environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")
-    )
+    return _binding_of(script_name, environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
+
+
+# The binding is a pure function of the three strings, and a site's requests
+# repeat targets: computing it (percent-encoding the path) is most of what
+# verifying a recognised token would otherwise cost.
+_binding_of = functools.lru_cache(maxsize=4096)(environ_binding)
 
 
 def _authenticate() -> ResponseReturnValue | None:
     state = _state()
     config = current_app.config
     verifier = _verifier(state, config)
-    _install_login_redirect()
+    _install_login_redirect(state)
     g.strangler_identity = ANONYMOUS
     token = _token_from_request(config["STRANGLER_IDENTITY_HEADER"])
     identity: Identity | None = None
@@ -337,17 +353,16 @@ def redirect_to_django_login() -> WerkzeugResponse:
     return redirect(f"{url}{separator}{urlencode({'next': next_url})}")
 
 
-def _install_login_redirect() -> None:
+def _install_login_redirect(state: _State) -> None:
     # Flask-Login's own @login_required calls login_manager.unauthorized(),
     # which flashes login_message and redirects to login_view; with Django
     # owning login it should send the user to Django's page instead.
+    if state.login_redirect_installed or not current_app.config.get("STRANGLER_LOGIN_URL"):
+        return
     manager = getattr(current_app, "login_manager", None)
-    if (
-        manager is not None
-        and current_app.config.get("STRANGLER_LOGIN_URL")
-        and manager.unauthorized_callback is None
-    ):
+    if manager is not None and manager.unauthorized_callback is None:
         manager.unauthorized_callback = redirect_to_django_login
+    state.login_redirect_installed = True
 
 
 def _unauthenticated() -> Any:

@@ -72,6 +72,8 @@ MIN_HMAC_KEY_BYTES = 32
 # (strangler.W038). Beyond it, synchronise the clocks instead.
 MAX_LEEWAY = 30
 MAX_TOKEN_SIZE = 8192
+# Tokens a verifier remembers as verified (per process); cleared when full.
+VERIFIED_TOKENS = 4096
 REQUIRED_CLAIMS = ("iss", "aud", "iat", "nbf", "exp", "jti", "req")
 
 PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | bytes
@@ -463,15 +465,44 @@ class TokenVerifier:
         self.audience = audience
         self.leeway = leeway
         self.max_size = max_size
+        # token string -> its claims, for tokens whose signature and fixed
+        # claims were verified here before (see verify()).
+        self._verified: dict[str, dict[str, Any]] = {}
 
     def verify(self, token: str, *, method: str, binding: str) -> dict[str, Any]:
         """Return the token's claims, or raise ``InvalidToken`` saying why not.
 
         ``binding`` is the received request's :func:`environ_binding` (or
         :func:`bound_target` of its target).
+
+        A token is verified once: the signature, ``alg``, ``kid``, ``typ``,
+        ``iss`` and ``aud`` are properties of the exact string, so a string
+        verified before is looked up instead of checked again (Django reuses
+        a token for the same user, method and target for half its lifetime).
+        What depends on the moment and the request, the time claims and the
+        request binding, is checked every time.
         """
         if len(token) > self.max_size:
             raise InvalidToken(f"token larger than {self.max_size} bytes")
+        known = self._verified.get(token)
+        if known is not None:
+            now = time.time()
+            # The same comparisons PyJWT makes, with the same leeway.
+            if known["exp"] <= now - self.leeway:
+                raise InvalidToken("token expired")
+            if known["nbf"] > now + self.leeway:
+                raise InvalidToken("token not yet valid")
+            _check_binding(known, method, binding)
+            return dict(known)
+        claims = self._verify_signed(token)
+        _check_binding(claims, method, binding)
+        if len(self._verified) >= VERIFIED_TOKENS:
+            self._verified.clear()
+        self._verified[token] = claims
+        return dict(claims)
+
+    def _verify_signed(self, token: str) -> dict[str, Any]:
+        # Everything but the request binding: the signature and every claim.
         header = _unverified_header(token)
         algorithm = header.get("alg")
         if algorithm not in self.algorithms:
@@ -509,13 +540,20 @@ class TokenVerifier:
         if decoded["header"].get("typ") != TOKEN_TYPE:
             raise InvalidToken("wrong token type")
         claims: dict[str, Any] = decoded["payload"]
-        bound = claims.get("req")
-        if (
-            not isinstance(bound, dict)
-            or bound.get("method") != method.upper()
-            or bound.get("target") != binding
-        ):
-            raise InvalidToken("token was minted for another request")
         if not isinstance(claims.get("sub"), str) and claims.get("anonymous") is not True:
             raise InvalidToken("token names neither a user nor anonymous")
+        if not isinstance(claims.get("exp"), int | float) or not isinstance(
+            claims.get("nbf"), int | float
+        ):
+            raise InvalidToken("time claims are not numbers")
         return claims
+
+
+def _check_binding(claims: Mapping[str, Any], method: str, binding: str) -> None:
+    bound = claims.get("req")
+    if (
+        not isinstance(bound, dict)
+        or bound.get("method") != method.upper()
+        or bound.get("target") != binding
+    ):
+        raise InvalidToken("token was minted for another request")
