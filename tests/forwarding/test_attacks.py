@@ -154,6 +154,21 @@ def test_connection_cannot_remove_a_chunked_bodys_framing(
     assert SMUGGLED in seen.body
 
 
+@pytest.fixture(
+    scope="module",
+    params=[(app, transport) for app in APPS for transport in ("http", "in-process")],
+    ids=lambda param: "-".join(param),
+)
+def every_front(recorder: RecordingServer, request: pytest.FixtureRequest) -> Iterator[Front]:
+    """Middleware and fast path, each with the HTTP and the in-process transport."""
+    app, transport = request.param
+    upstream = recorder.url if transport == "http" else "wsgi:tests.legacy_wsgi:app"
+    server = start_front(upstream, app=APPS[app])
+    yield server
+    server.process.terminate()
+    server.process.wait(timeout=10)
+
+
 # Finding 2: one canonical path, the one Flask routes on.
 
 
@@ -293,3 +308,29 @@ def test_in_process_answers_http_cannot_carry_are_a_502(
     assert status_of(answer) == 502, answer
     assert b"X-Injected" not in answer
     assert b"admin=1" not in answer
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"5\r\nhelloXX0\r\n\r\n",  # no CRLF after the chunk data
+        b"zz\r\nhello\r\n0\r\n\r\n",  # not a chunk size
+        b"5\r\nhel",  # the client hangs up mid-chunk
+    ],
+)
+def test_a_bad_chunked_body_from_the_client_is_a_400_not_a_500(
+    every_front: Front, body: bytes
+) -> None:
+    front = every_front
+    raw = (
+        b"POST /legacy/form HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+        b"Content-Type: text/plain\r\n\r\n" + body
+    )
+    with socket.create_connection(("127.0.0.1", front.port), timeout=10) as sock:
+        sock.sendall(raw)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer, "the front closed without answering"
+    assert status_of(answer) == 400, answer

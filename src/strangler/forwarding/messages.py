@@ -153,10 +153,22 @@ def request_body(
     return None, None
 
 
+def _read(stream: IO[bytes], size: int) -> bytes:
+    # The server parses the client's framing (gunicorn de-chunks); whatever it
+    # raises for a malformed or cut body (ChunkMissingTerminator, NoMoreData,
+    # a timeout) is the client's fault: a 400, never a 500 or a 502.
+    try:
+        return stream.read(size)
+    except Exception as exc:
+        raise BadRequestBody(
+            400, f"the request body could not be read ({type(exc).__name__})"
+        ) from exc
+
+
 def _read_exactly(stream: IO[bytes], length: int, chunk_size: int) -> Iterator[bytes]:
     remaining = length
     while remaining:
-        chunk = stream.read(min(chunk_size, remaining))
+        chunk = _read(stream, min(chunk_size, remaining))
         if not chunk:
             raise BadRequestBody(400, "the client closed the connection before sending its body")
         remaining -= len(chunk)
@@ -164,7 +176,7 @@ def _read_exactly(stream: IO[bytes], length: int, chunk_size: int) -> Iterator[b
 
 
 def _read_to_end(stream: IO[bytes], chunk_size: int) -> Iterator[bytes]:
-    while chunk := stream.read(chunk_size):
+    while chunk := _read(stream, chunk_size):
         yield chunk
 
 
