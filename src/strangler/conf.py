@@ -86,6 +86,9 @@ DEFAULTS: dict[str, Any] = {
     "PRESERVE_HOST": False,
     # Add X-Forwarded-For (appended), -Proto, -Host and -Prefix to forwarded requests.
     "FORWARDED_HEADERS": True,
+    # Addresses or CIDR networks of proxies before Django whose Forwarded, X-Forwarded-*
+    # and X-Real-IP headers are passed on; from any other peer they are dropped.
+    "TRUSTED_PROXIES": [],
     # Rewrite Location headers that point at the upstream so they point at the front.
     "REWRITE_LOCATION": True,
     # Drop a Set-Cookie Domain attribute naming the upstream host (cookie becomes the front's).

@@ -73,13 +73,18 @@ def recorder() -> Iterator[RecordingServer]:
 
 
 # Django owns /billing/** by rule, and /items/<int>/ by its URLconf (tests/urls.py).
-EXTRA = json.dumps({"ROUTES": {"/billing/**": "django"}})
+# gunicorn itself believes X-Forwarded-Proto from 127.0.0.1 (its FORWARDED_ALLOW_IPS
+# default), where these tests connect from: told not to, as for a public client.
+FRONT_ENV = {
+    "STRANGLER_TEST_EXTRA": json.dumps({"ROUTES": {"/billing/**": "django"}}),
+    "FORWARDED_ALLOW_IPS": "192.0.2.1",
+}
 
 
 @pytest.fixture(scope="module", params=list(APPS))
 def front(recorder: RecordingServer, request: pytest.FixtureRequest) -> Iterator[Front]:
     """A live front before the scripted upstream: middleware path, then fast path."""
-    server = start_front(recorder.url, {"STRANGLER_TEST_EXTRA": EXTRA}, app=APPS[request.param])
+    server = start_front(recorder.url, FRONT_ENV, app=APPS[request.param])
     yield server
     server.process.terminate()
     server.process.wait(timeout=10)
@@ -239,6 +244,71 @@ def test_non_utf8_targets_reach_an_in_process_app_byte_for_byte(in_process_front
     answer = get(in_process_front, "/caf%E9")
     assert status_of(answer) == 200, answer
     assert json.loads(answer.partition(b"\r\n\r\n")[2])["raw_uri"] == "/caf%E9"
+
+
+# Finding 8: client-controlled forwarding data.
+
+SPOOFED = {
+    "X-Forwarded-For": "6.6.6.6",
+    "Forwarded": "for=6.6.6.6;proto=https;host=evil.example",
+    "X-Forwarded-Port": "443",
+    "X-Forwarded-Host": "evil.example",
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Ssl": "on",
+    "X-Real-IP": "6.6.6.6",
+    "True-Client-IP": "6.6.6.6",
+    "X-Original-URL": "/billing/1",
+    "X-Rewrite-URL": "/billing/1",
+    "X-HTTP-Method-Override": "DELETE",
+}
+
+
+def _spoofing_headers() -> str:
+    return "".join(f"{name}: {value}\r\n" for name, value in SPOOFED.items())
+
+
+def test_a_client_cannot_speak_for_a_proxy(front: Front, recorder: RecordingServer) -> None:
+    before = len(recorder.requests)
+    answer = get(front, "/legacy/who", _spoofing_headers())
+    assert status_of(answer) == 200, answer
+    [seen] = requests_after(recorder, before)
+    sent = {name.decode().lower(): value.decode() for name, value in seen.headers}
+    for name, value in SPOOFED.items():
+        assert sent.get(name.lower()) != value, name
+    assert sent["x-forwarded-for"] == "127.0.0.1"
+    assert sent["x-forwarded-proto"] == "http"
+    assert sent["x-forwarded-host"] == "127.0.0.1"
+
+
+@pytest.fixture(scope="module", params=list(APPS))
+def behind_a_proxy(recorder: RecordingServer, request: pytest.FixtureRequest) -> Iterator[Front]:
+    """A front whose peer (this test, on 127.0.0.1) is a trusted proxy."""
+    extra = json.dumps({"TRUSTED_PROXIES": ["127.0.0.1/32"]})
+    server = start_front(
+        recorder.url, {**FRONT_ENV, "STRANGLER_TEST_EXTRA": extra}, app=APPS[request.param]
+    )
+    yield server
+    server.process.terminate()
+    server.process.wait(timeout=10)
+
+
+def test_a_trusted_proxy_speaks_for_the_client_but_never_overrides_the_url(
+    behind_a_proxy: Front, recorder: RecordingServer
+) -> None:
+    before = len(recorder.requests)
+    answer = get(behind_a_proxy, "/legacy/who", _spoofing_headers())
+    assert status_of(answer) == 200, answer
+    [seen] = requests_after(recorder, before)
+    sent = {name.decode().lower(): value.decode() for name, value in seen.headers}
+    assert sent["x-forwarded-for"] == "6.6.6.6, 127.0.0.1"
+    assert sent["x-real-ip"] == "6.6.6.6"
+    assert sent["forwarded"] == SPOOFED["Forwarded"]
+    assert sent["x-forwarded-port"] == "443"
+    # What Django itself decided about this hop (no SECURE_PROXY_SSL_HEADER here).
+    assert sent["x-forwarded-proto"] == "http"
+    assert sent["x-forwarded-host"] == "127.0.0.1"
+    for name in ("x-original-url", "x-rewrite-url", "x-http-method-override"):
+        assert name not in sent
 
 
 # Finding 3: interim responses, and connections not read to their framed end.

@@ -8,9 +8,11 @@ No framework imports here either.
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import IO, Any
 from urllib.parse import quote, unquote_to_bytes
 
@@ -180,6 +182,24 @@ def _read_to_end(stream: IO[bytes], chunk_size: int) -> Iterator[bytes]:
         yield chunk
 
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(values: Iterable[str]) -> tuple[IPNetwork, ...]:
+    """``TRUSTED_PROXIES`` entries (addresses or CIDR networks) parsed; ``ValueError`` if bad."""
+    return tuple(ipaddress.ip_network(value, strict=False) for value in values)
+
+
+@lru_cache(maxsize=256)
+def is_trusted(address: str, networks: tuple[IPNetwork, ...]) -> bool:
+    """Is the peer ``address`` one of the trusted proxies?"""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
 def build_upstream_request(
     environ: Mapping[str, Any],
     *,
@@ -190,6 +210,7 @@ def build_upstream_request(
     base_path: str = "",
     target: str | None = None,
     strip_headers: Iterable[str] = (),
+    trusted_proxies: Collection[IPNetwork] = (),
 ) -> UpstreamRequest:
     """Turn a client's WSGI environ into the one request to send upstream.
 
@@ -200,13 +221,20 @@ def build_upstream_request(
     ``target`` is ``request_target(environ)`` when the caller has it already.
     ``strip_headers`` names client headers that must never reach the upstream
     whatever their spelling (the identity header); the signer adds its own
-    after this, over the final target.
+    after this, over the final target. Proxy headers (``Forwarded``,
+    ``X-Real-IP``, ``X-Forwarded-*``...) are kept only from a peer in
+    ``trusted_proxies``.
     """
-    headers = headers_from_environ(environ, strip=strip_headers)
+    client_addr = environ.get("REMOTE_ADDR", "") or ""
+    headers = headers_from_environ(
+        environ,
+        strip=strip_headers,
+        trusted_peer=bool(trusted_proxies) and is_trusted(client_addr, tuple(trusted_proxies)),
+    )
     if forwarded_headers:
         headers = add_forwarded_headers(
             headers,
-            client_addr=environ.get("REMOTE_ADDR", "") or "",
+            client_addr=client_addr,
             proto=scheme,
             host=host,
             prefix=environ.get("SCRIPT_NAME", "") or "",
