@@ -76,6 +76,8 @@ DEFAULTS: dict[str, Any] = {
     "CONNECT_TIMEOUT": 5.0,
     # Seconds to wait for each read from (or write to) the upstream: 504 after.
     "READ_TIMEOUT": 60.0,
+    # Seconds to wait for each piece of a client's request body: 408 after (gunicorn).
+    "CLIENT_BODY_TIMEOUT": 30.0,
     # Idle keep-alive connections kept per process for the HTTP transport.
     "POOL_SIZE": 16,
     # Extra attempts for idempotent requests whose connection could not be made.

@@ -404,3 +404,43 @@ def test_a_bad_chunked_body_from_the_client_is_a_400_not_a_500(
             answer += chunk
     assert answer, "the front closed without answering"
     assert status_of(answer) == 400, answer
+
+
+# Finding 5: slow clients.
+
+
+@pytest.fixture(scope="module", params=list(APPS))
+def impatient_front(recorder: RecordingServer, request: pytest.FixtureRequest) -> Iterator[Front]:
+    """A front that waits at most one second for each piece of a client's body."""
+    extra = json.dumps({"CLIENT_BODY_TIMEOUT": 1.0})
+    server = start_front(recorder.url, {"STRANGLER_TEST_EXTRA": extra}, app=APPS[request.param])
+    yield server
+    server.process.terminate()
+    server.process.wait(timeout=10)
+
+
+def test_slow_clients_get_a_408_and_never_hold_an_upstream_thread(
+    impatient_front: Front, recorder: RecordingServer
+) -> None:
+    before = len(recorder.requests)
+    clients = []
+    for number in range(5):
+        sock = socket.create_connection(("127.0.0.1", impatient_front.port), timeout=8)
+        sock.sendall(
+            f"POST /legacy/slow/{number} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Length: 1000\r\n\r\nabc".encode()
+        )
+        clients.append(sock)
+    try:
+        for sock in clients:
+            answer = b""
+            while chunk := sock.recv(65536):  # the front closes the connection after it
+                answer += chunk
+            assert status_of(answer) == 408, answer
+    finally:
+        for sock in clients:
+            sock.close()
+    # Not one of them reached the upstream: no Flask thread waited on a slow client.
+    assert requests_after(recorder, before) == []
+    answer = get(impatient_front, "/legacy/after")
+    assert status_of(answer) == 200, answer

@@ -34,6 +34,7 @@ from .messages import (
     UpstreamResponse,
     build_upstream_request,
     parse_networks,
+    read_ahead,
 )
 from .paths import client_target
 from .response import ForwardedResponse, error_response
@@ -79,7 +80,9 @@ def prepare_request(request: HttpRequest, *, host: str, transport: Transport) ->
         target=client_target(request),
         strip_headers=signer.owned_headers(),
         trusted_proxies=trusted_proxies(),
+        body_timeout=conf["CLIENT_BODY_TIMEOUT"],
     )
+    upstream_request.body = read_ahead(upstream_request.body)
     upstream_request.headers.extend(signer.sign(request, upstream_request))
     return upstream_request
 

@@ -8,8 +8,11 @@ No framework imports here either.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import itertools
 import re
+import socket
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -125,7 +128,7 @@ def request_target(environ: Mapping[str, Any]) -> str:
 
 
 def request_body(
-    environ: Mapping[str, Any], chunk_size: int
+    environ: Mapping[str, Any], chunk_size: int, timeout: float | None = None
 ) -> tuple[Iterable[bytes] | None, int | None]:
     """The client's body as ``(chunks, length)``, streamed, never buffered whole.
 
@@ -133,8 +136,13 @@ def request_body(
     its end only when the server says ``wsgi.input`` ends there
     (``wsgi.input_terminated``: gunicorn, Werkzeug); otherwise reading would
     hang on the next keep-alive request, so it is refused with 411.
+
+    ``timeout`` bounds the wait for each piece of the body (a client that
+    stops sending gets a 408), where the server lets us reach its socket
+    (gunicorn's ``gunicorn.socket``); it is separate from the upstream's
+    ``READ_TIMEOUT``.
     """
-    stream: IO[bytes] = environ["wsgi.input"]
+    stream = ClientBody(environ["wsgi.input"], environ.get("gunicorn.socket"), timeout)
     length_value = environ.get("CONTENT_LENGTH") or ""
     if length_value:
         try:
@@ -155,30 +163,61 @@ def request_body(
     return None, None
 
 
-def _read(stream: IO[bytes], size: int) -> bytes:
-    # The server parses the client's framing (gunicorn de-chunks); whatever it
-    # raises for a malformed or cut body (ChunkMissingTerminator, NoMoreData,
-    # a timeout) is the client's fault: a 400, never a 500 or a 502.
-    try:
-        return stream.read(size)
-    except Exception as exc:
-        raise BadRequestBody(
-            400, f"the request body could not be read ({type(exc).__name__})"
-        ) from exc
+class ClientBody:
+    """Reads the client's body from the server, each read bounded by ``timeout``.
+
+    The server parses the client's framing (gunicorn de-chunks); whatever it
+    raises for a malformed or cut body (``ChunkMissingTerminator``,
+    ``NoMoreData``) is the client's fault: a 400, never a 500 or a 502.
+    """
+
+    def __init__(self, stream: IO[bytes], sock: object, timeout: float | None) -> None:
+        self.stream = stream
+        self.sock = sock if timeout is not None and isinstance(sock, socket.socket) else None
+        self.timeout = timeout
+
+    def read(self, size: int) -> bytes:
+        sock = self.sock
+        if sock is None:
+            return self._read(size)
+        previous = sock.gettimeout()
+        sock.settimeout(self.timeout)
+        try:
+            return self._read(size)
+        finally:
+            with contextlib.suppress(OSError):
+                sock.settimeout(previous)
+
+    def _read(self, size: int) -> bytes:
+        try:
+            return self.stream.read(size)
+        except TimeoutError as exc:
+            if self.sock is not None:
+                # The server would wait for the rest of this body before the
+                # next request on the connection: end it instead.
+                with contextlib.suppress(OSError):
+                    self.sock.shutdown(socket.SHUT_RD)
+            raise BadRequestBody(
+                408, f"the client sent no body data for {self.timeout:g} seconds"
+            ) from exc
+        except Exception as exc:
+            raise BadRequestBody(
+                400, f"the request body could not be read ({type(exc).__name__})"
+            ) from exc
 
 
-def _read_exactly(stream: IO[bytes], length: int, chunk_size: int) -> Iterator[bytes]:
+def _read_exactly(stream: ClientBody, length: int, chunk_size: int) -> Iterator[bytes]:
     remaining = length
     while remaining:
-        chunk = _read(stream, min(chunk_size, remaining))
+        chunk = stream.read(min(chunk_size, remaining))
         if not chunk:
             raise BadRequestBody(400, "the client closed the connection before sending its body")
         remaining -= len(chunk)
         yield chunk
 
 
-def _read_to_end(stream: IO[bytes], chunk_size: int) -> Iterator[bytes]:
-    while chunk := _read(stream, chunk_size):
+def _read_to_end(stream: ClientBody, chunk_size: int) -> Iterator[bytes]:
+    while chunk := stream.read(chunk_size):
         yield chunk
 
 
@@ -211,6 +250,7 @@ def build_upstream_request(
     target: str | None = None,
     strip_headers: Iterable[str] = (),
     trusted_proxies: Collection[IPNetwork] = (),
+    body_timeout: float | None = None,
 ) -> UpstreamRequest:
     """Turn a client's WSGI environ into the one request to send upstream.
 
@@ -223,7 +263,7 @@ def build_upstream_request(
     whatever their spelling (the identity header); the signer adds its own
     after this, over the final target. Proxy headers (``Forwarded``,
     ``X-Real-IP``, ``X-Forwarded-*``...) are kept only from a peer in
-    ``trusted_proxies``.
+    ``trusted_proxies``. ``body_timeout`` bounds each wait for the client's body.
     """
     client_addr = environ.get("REMOTE_ADDR", "") or ""
     headers = headers_from_environ(
@@ -239,7 +279,7 @@ def build_upstream_request(
             host=host,
             prefix=environ.get("SCRIPT_NAME", "") or "",
         )
-    body, length = request_body(environ, chunk_size)
+    body, length = request_body(environ, chunk_size, body_timeout)
     method = environ.get("REQUEST_METHOD", "GET")
     return UpstreamRequest(
         method=method,
@@ -250,3 +290,20 @@ def build_upstream_request(
         content_length=length,
         environ=environ,
     )
+
+
+def read_ahead(body: Iterable[bytes] | None) -> Iterable[bytes] | None:
+    """``body`` with its first piece (up to ``CHUNK_SIZE``) already read.
+
+    Called before the upstream is contacted: a body that fits in one piece
+    (most form posts and JSON) is wholly received first, so a client that
+    sends it slowly, or never, holds one of the front's threads and none of
+    the upstream's.
+    """
+    if body is None:
+        return None
+    pieces = iter(body)
+    first = next(pieces, None)
+    if first is None:
+        return ()
+    return itertools.chain((first,), pieces)
