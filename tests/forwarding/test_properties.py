@@ -433,6 +433,10 @@ def test_a_body_reaches_the_upstream_whole_and_framed_by_the_front(
 FLASK_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
+# The last call count each front's Flask app reported (see legacy.echo).
+ECHO_CALLS: dict[int, int] = {}
+
+
 def check_flask_route(front: Front, verifier: TokenVerifier, method: str, target: bytes) -> None:
     response = exchange(front.port, request_bytes(method, target, [], b""))
     assert_no_server_error(response)
@@ -445,6 +449,14 @@ def check_flask_route(front: Front, verifier: TokenVerifier, method: str, target
     assert endpoint not in DJANGO_OWNED_ENDPOINTS, (target, answer)
     if endpoint == "echo":
         assert answer["method"] == method
+        # The raw target, as the app's server gives it (Werkzeug's folds a leading '//').
+        raw = answer["raw_uri"].encode("latin-1")
+        assert raw in (target, b"/" + target.lstrip(b"/")), (raw, target)
+        # One call of the app per client request: its count of calls moves by one
+        # (only this test's requests reach this front's Flask).
+        previous = ECHO_CALLS.get(front.process.pid)
+        assert previous is None or answer["sequence"] == previous + 1, (previous, answer)
+        ECHO_CALLS[front.process.pid] = answer["sequence"]
         assert_signed_by_the_front(
             verifier, [token.encode("latin-1") for token in answer["identity"]], method, target
         )
