@@ -246,10 +246,16 @@ def _request_binding() -> str:
     script_name = environ.get("SCRIPT_NAME", "")
     if isinstance(original, dict) and isinstance(original.get("SCRIPT_NAME"), str):
         script_name = original["SCRIPT_NAME"]
-    return _binding_of(script_name, environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
+    raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    return _binding_of(
+        script_name,
+        environ.get("PATH_INFO", ""),
+        environ.get("QUERY_STRING", ""),
+        raw_uri if isinstance(raw_uri, str) else None,
+    )
 
 
-# The binding is a pure function of the three strings, and a site's requests
+# The binding is a pure function of these strings, and a site's requests
 # repeat targets: computing it (percent-encoding the path) is most of what
 # verifying a recognised token would otherwise cost.
 _binding_of = functools.lru_cache(maxsize=4096)(environ_binding)
