@@ -208,25 +208,32 @@ def _check_header(header: object) -> list[CheckMessage]:
     return []
 
 
+def _nested_settings(
+    name: str, value: object, defaults: dict[str, Any], *, hint: str, not_a_dict: str, unknown: str
+) -> tuple[dict[str, Any] | None, list[CheckMessage]]:
+    """A nested dict of IDENTITY merged over ``defaults`` (None if not a dict), and shape errors."""
+    label = f"STRANGLER['IDENTITY'][{name!r}]"
+    if not isinstance(value, dict):
+        return None, [Error(f"{label} must be None or a dict.", hint=hint, id=not_a_dict)]
+    errors: list[CheckMessage] = [
+        unknown_key_error(label, key, defaults, unknown) for key in value if key not in defaults
+    ]
+    return {**defaults, **value}, errors
+
+
 def _check_cutover(value: object) -> list[CheckMessage]:
     if value is None:
         return []
-    if not isinstance(value, dict):
-        return [
-            Error(
-                "STRANGLER['IDENTITY']['FLASK_SESSION'] must be None or a dict.",
-                hint='For example {"SECRET_KEY": "<Flask\'s SECRET_KEY>"}.',
-                id="strangler.E031",
-            )
-        ]
-    errors: list[CheckMessage] = [
-        unknown_key_error(
-            "STRANGLER['IDENTITY']['FLASK_SESSION']", key, FLASK_SESSION_DEFAULTS, "strangler.E100"
-        )
-        for key in value
-        if key not in FLASK_SESSION_DEFAULTS
-    ]
-    conf = {**FLASK_SESSION_DEFAULTS, **value}
+    conf, errors = _nested_settings(
+        "FLASK_SESSION",
+        value,
+        FLASK_SESSION_DEFAULTS,
+        hint='For example {"SECRET_KEY": "<Flask\'s SECRET_KEY>"}.',
+        not_a_dict="strangler.E031",
+        unknown="strangler.E100",
+    )
+    if conf is None:
+        return errors
     if not conf["SECRET_KEY"]:
         errors.append(
             Error(
@@ -292,22 +299,16 @@ def _check_cutover(value: object) -> list[CheckMessage]:
 def _check_legacy_users(value: object) -> list[CheckMessage]:
     if value is None:
         return []
-    if not isinstance(value, dict):
-        return [
-            Error(
-                "STRANGLER['IDENTITY']['LEGACY_USERS'] must be None or a dict.",
-                hint='For example {"TABLE": "user", "PASSWORD": "password_hash"}.',
-                id="strangler.E105",
-            )
-        ]
-    errors: list[CheckMessage] = [
-        unknown_key_error(
-            "STRANGLER['IDENTITY']['LEGACY_USERS']", key, LEGACY_USERS_DEFAULTS, "strangler.E106"
-        )
-        for key in value
-        if key not in LEGACY_USERS_DEFAULTS
-    ]
-    conf = {**LEGACY_USERS_DEFAULTS, **value}
+    conf, errors = _nested_settings(
+        "LEGACY_USERS",
+        value,
+        LEGACY_USERS_DEFAULTS,
+        hint='For example {"TABLE": "user", "PASSWORD": "password_hash"}.',
+        not_a_dict="strangler.E105",
+        unknown="strangler.E106",
+    )
+    if conf is None:
+        return errors
     login_field = conf["LOGIN_FIELD"]
     if login_field not in ("username", "email") or not conf[str(login_field).upper()]:
         errors.append(
