@@ -1,8 +1,8 @@
 """Settings of the Django front for benchmarks/identity.py: startproject's stack, strangler first.
 
 Every path is forwarded (the URLconf is empty). Identity is on when
-``BENCH_SIGNING_KEY`` is set; ``BENCH_READS_ONLY`` makes a front that reads
-the session and the user but mints nothing (benchmarks/identity_reads.py).
+``BENCH_SIGNING_KEY`` is set; ``BENCH_MODES`` lets each request choose off,
+reads only or on (benchmarks/identity_modes.py).
 Users and sessions live in the SQLite file ``BENCH_DB`` that the benchmark
 prepares.
 """
@@ -45,9 +45,9 @@ DATABASES = {
     }
 }
 
-if os.environ.get("BENCH_READS_ONLY"):
-    # Reads the session and the user of every forwarded request and mints nothing.
-    INSTALLED_APPS.append("benchmarks.identity_reads.ReadsOnlyConfig")
+if os.environ.get("BENCH_MODES"):
+    # Identity off, reads only or on, per request (X-Bench-Identity), in one process.
+    INSTALLED_APPS.append("benchmarks.identity_modes.ModesConfig")
 
 STRANGLER: dict[str, Any] = {"UPSTREAM": os.environ.get("BENCH_UPSTREAM", "http://127.0.0.1:5000")}
 if os.environ.get("BENCH_SIGNING_KEY"):
