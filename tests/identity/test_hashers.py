@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.hashers import check_password, identify_hasher, make_password
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from strangler.identity.hashers import (
@@ -143,3 +145,27 @@ def test_the_cost_limits_admit_werkzeugs_defaults(werkzeug_hash: str) -> None:
 def test_a_hash_of_another_algorithm_is_not_verified() -> None:
     md5 = make_password("pw", hasher="md5")
     assert not WerkzeugPasswordHasher().verify("pw", md5)
+
+
+# --- properties: any password, any salt Werkzeug makes ---------------------------------
+
+
+@given(password=st.text(max_size=64), other=st.text(max_size=64))
+@settings(max_examples=60, deadline=None)
+def test_any_password_verifies_exactly_itself_after_the_round_trip(
+    password: str, other: str
+) -> None:
+    legacy = generate_password_hash(password, method="pbkdf2:sha256:10")
+    encoded = to_django_password(legacy)
+    assert len(encoded) <= 128
+    assert to_werkzeug_hash(encoded) == legacy
+    hasher = WerkzeugPasswordHasher()
+    assert hasher.verify(password, encoded)
+    assert hasher.verify(other, encoded) is (other == password)
+
+
+@given(garbage=st.text(max_size=200))
+@settings(max_examples=200, deadline=None)
+def test_no_stored_value_makes_the_hasher_raise(garbage: str) -> None:
+    # Whatever sits in the password column, a login attempt is a clean "no".
+    assert WerkzeugPasswordHasher().verify("pw", "werkzeug$" + garbage) is False
