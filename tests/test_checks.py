@@ -33,10 +33,15 @@ def test_the_test_settings_are_clean() -> None:
         ({"ROUTES": {"/api/**": "shadowy"}}, "strangler.E007"),
         ({"READ_TIMEOUT": 0}, "strangler.E008"),
         ({"CONNECT_TIMEOUT": "5"}, "strangler.E008"),
-        ({"POOL_SIZE": 1.5}, "strangler.E008"),
-        ({"RETRIES": -1}, "strangler.E008"),
+        ({"POOL_SIZE": 1.5}, "strangler.E112"),
+        ({"POOL_SIZE": 0}, "strangler.E112"),
+        ({"CHUNK_SIZE": True}, "strangler.E113"),
+        ({"RETRIES": -1}, "strangler.E114"),
+        ({"RETRIES": 1.0}, "strangler.E114"),
         ({"PRESERVE_HOST": "yes"}, "strangler.E009"),
         ({"RESPONSE_HEADERS": {"X-A": "1\r\nX-B: 2"}}, "strangler.E010"),
+        ({"TRUSTED_PROXIES": "10.0.0.0/8"}, "strangler.E011"),
+        ({"TRUSTED_PROXIES": ["10.0.0.0/8", "proxy.internal"]}, "strangler.E011"),
     ],
 )
 def test_misconfiguration_is_reported(strangler: object, expected: str) -> None:
