@@ -127,7 +127,7 @@ def legacy(transactional_db: None) -> Iterator[Legacy]:
 
 # --- A Flask-SQLAlchemy app with Flask-Migrate (tests/db/flask_app), run as users run it.
 
-FLASK_TABLES = ("post_tags", "post", "user", "tag", "alembic_version")
+FLASK_TABLES = ("post_tags", "post", "users", "tag", "alembic_version")
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 

@@ -39,13 +39,13 @@ def flask_users(flask_pg: FlaskApp) -> Iterator[sa.Engine]:
 def flask_insert_user(engine: sa.Engine, username: str, created_at: datetime.datetime) -> None:
     with engine.begin() as conn:
         conn.execute(
-            db.metadata.tables["user"].insert(),
+            db.metadata.tables["users"].insert(),
             {"username": username, "email": f"{username}@example.org", "created_at": created_at},
         )
 
 
 def flask_read_created(engine: sa.Engine, username: str) -> Any:
-    table = db.metadata.tables["user"]
+    table = db.metadata.tables["users"]
     with engine.connect() as conn:
         return conn.execute(
             sa.select(table.c.created_at).where(table.c.username == username)
@@ -65,7 +65,7 @@ def user_model() -> Iterator[type[models.Model]]:
             class Meta:
                 app_label = "strangler_adopt"
                 managed = False
-                db_table = "user"
+                db_table = "users"
 
         yield User
 
@@ -73,7 +73,7 @@ def user_model() -> Iterator[type[models.Model]]:
 def test_the_column_type_is_timestamp_without_time_zone(flask_users: sa.Engine) -> None:
     field = NaiveDateTimeField()
     assert field.db_type(connection) == "timestamp"
-    column = read_catalog(connection).items[("public", "user", "column", ("created_at",))]
+    column = read_catalog(connection).items[("public", "users", "column", ("created_at",))]
     assert column.type == "timestamp"
 
 
