@@ -1,0 +1,310 @@
+"""The ASGI front door: forwarded requests stream through an async transport.
+
+Use it in the project's ``asgi.py`` instead of Django's own::
+
+    from strangler.asgi import get_asgi_application
+
+    application = get_asgi_application()
+
+Every request is decided by the same rules as under WSGI. Requests Django
+answers go to Django's own ASGI handler untouched. Forwarded ones never
+enter Django's request cycle: the upstream request is built by the same
+forwarding core as the WSGI paths (headers, target, framing, identity), sent
+by an async transport (aiohttp over HTTP, or the in-process WSGI app in a
+bounded thread pool), and the answer is streamed back piece by piece as it
+arrives, in both directions, so a 1 GiB body passes with flat memory and a
+server-sent event reaches the client when Flask yields it.
+
+WebSockets are decided the same way: Flask's are forwarded to the upstream
+(``strangler.forwarding.websocket``); Django's go to the ASGI app given as
+``websocket_app`` (Channels' router, or any ASGI app), and are refused
+without one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
+
+import django
+from asgiref.sync import sync_to_async
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.asgi import ASGIHandler, ASGIRequest
+from django.core.signals import request_finished, request_started
+from django.http import HttpResponseBase
+
+from .conf import conf_cache, get_conf
+
+try:
+    import aiohttp  # noqa: F401  (the async transport's library)
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "strangler.asgi needs aiohttp for its async transport: pip install 'django-strangler[asgi]'"
+    ) from exc
+
+from .forwarding import _front_origin, _response_headers, _stripped_headers, get_transport
+from .forwarding.async_http import AsyncHttpTransport, AsyncUpstreamResponse
+from .forwarding.async_wsgi import AsyncWsgiTransport
+from .forwarding.errors import BadRequestBody, ForwardingError, UpstreamStreamError
+from .forwarding.http import HttpTransport
+from .forwarding.messages import build_upstream_request
+from .forwarding.response import error_response
+from .identity.issuer import get_signer, identity_headers
+from .identity.tokens import KeyConfigError
+from .routing import decide
+
+logger = logging.getLogger("strangler.forwarding")
+
+# The ASGI callables, typed as Django's own ASGIHandler types them.
+Scope = dict[str, Any]
+Message = Mapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+AsyncTransport = AsyncHttpTransport | AsyncWsgiTransport
+
+
+class ClientDisconnected(Exception):
+    """The client went away before its request body was complete."""
+
+
+@conf_cache
+def get_async_transport() -> AsyncTransport:
+    """The async transport for ``STRANGLER["UPSTREAM"]``, built once per process.
+
+    Built over the synchronous transport of the same settings, so both read
+    the upstream setting in one place.
+    """
+    conf = get_conf()
+    transport = get_transport()
+    if isinstance(transport, HttpTransport):
+        return AsyncHttpTransport(
+            transport.upstream,
+            pool_size=conf["POOL_SIZE"],
+            connect_timeout=conf["CONNECT_TIMEOUT"],
+            read_timeout=conf["READ_TIMEOUT"],
+            retries=conf["RETRIES"],
+            chunk_size=conf["CHUNK_SIZE"],
+            preserve_host=conf["PRESERVE_HOST"],
+        )
+    return AsyncWsgiTransport(transport, threads=conf["ASGI_THREADS"])
+
+
+class StranglerASGIHandler:
+    """Forward Flask's requests with an async transport; hand the rest to Django."""
+
+    def __init__(self, django_app: ASGIApp, websocket_app: ASGIApp | None = None) -> None:
+        self.django_app = django_app
+        self.websocket_app = websocket_app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self.handle_http(scope, receive, send)
+        elif kind == "websocket":
+            from .forwarding.websocket import forward_websocket
+
+            await forward_websocket(self, scope, receive, send)
+        elif kind == "lifespan":
+            await self.lifespan(receive, send)
+        else:
+            raise ValueError(f"strangler.asgi cannot handle ASGI scope type {kind!r}")
+
+    async def handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Decide who answers one HTTP request and let it answer."""
+        request = head_request(scope)
+        if decide(request) != "flask":
+            await self.django_app(scope, receive, send)
+            return
+        try:
+            host = request.get_host()
+        except DisallowedHost:
+            # Django's own 400 and security log line, as under WSGI: the
+            # middleware decides "flask" again and Django refuses the host.
+            await self.django_app(scope, receive, send)
+            return
+        await forward_http(request, host, receive, send)
+
+    async def lifespan(self, receive: Receive, send: Send) -> None:
+        """Start up at once; on shutdown, close the upstream connections."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                transport = get_async_transport()
+                if isinstance(transport, AsyncHttpTransport):
+                    await transport.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def head_request(scope: Scope) -> ASGIRequest:
+    """Django's request for the scope's head, without touching the body.
+
+    What the routing rules and the forwarding core read (path, headers,
+    host, scheme) is all in the scope; the body stays with the ASGI server
+    until the transport streams it.
+    """
+    request = ASGIRequest(scope, io.BytesIO())
+    raw_path = scope.get("raw_path")
+    if isinstance(raw_path, bytes):
+        # The target as the client sent it, for the core to pass on byte for
+        # byte (as gunicorn's RAW_URI); the core checks it matches the path.
+        query = scope.get("query_string", b"")
+        raw = raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+        request.META["RAW_URI"] = raw
+    request.META["wsgi.input_terminated"] = True  # the ASGI server de-chunks
+    request.META["wsgi.input"] = io.BytesIO()
+    return request
+
+
+async def forward_http(request: ASGIRequest, host: str, receive: Receive, send: Send) -> None:
+    """Forward one request and stream the answer; failures become 502/504/4xx answers."""
+    conf = get_conf()
+    transport = get_async_transport()
+    extra = await mint_identity(request)
+    try:
+        upstream_request = build_upstream_request(
+            request.META,
+            host=host,
+            scheme=request.scheme or "http",
+            chunk_size=conf["CHUNK_SIZE"],
+            forwarded_headers=conf["FORWARDED_HEADERS"],
+            strip_headers=_stripped_headers(conf, extra),
+            extra_headers=extra,
+        )
+        body = client_body(receive) if upstream_request.body is not None else None
+        upstream_request.body = None
+        upstream = await transport.send(upstream_request, body)
+    except ForwardingError as error:
+        log_failure(request, transport, error)
+        await send_django_response(error_response(request, error), send)
+        return
+    headers = _response_headers(
+        upstream.headers, get_transport(), conf, front=_front_origin(request, host)
+    )
+    await stream_answer(upstream, headers, receive, send)
+
+
+async def mint_identity(request: ASGIRequest) -> list[tuple[str, str]]:
+    """The identity header for a forwarded request (empty when identity is off).
+
+    Minting may read the session and the user from the database, so it runs
+    in Django's sync thread with the request signals around it, as Django's
+    own handler does for a view.
+    """
+    try:
+        if get_signer() is None:
+            return []
+    except KeyConfigError:
+        return identity_headers(request)  # logs the problem, mints nothing
+
+    def mint() -> list[tuple[str, str]]:
+        request_started.send(sender=StranglerASGIHandler, environ=request.META)
+        try:
+            return identity_headers(request)
+        finally:
+            request_finished.send(sender=StranglerASGIHandler)
+
+    return await sync_to_async(mint)()
+
+
+async def client_body(receive: Receive) -> AsyncIterator[bytes]:
+    """The client's request body, piece by piece as the ASGI server receives it."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise BadRequestBody(400, "the client closed the connection before sending its body")
+        chunk = message.get("body", b"")
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return
+
+
+async def stream_answer(
+    upstream: AsyncUpstreamResponse, headers: list[tuple[str, str]], receive: Receive, send: Send
+) -> None:
+    """Send the upstream's answer as it arrives; stop the upstream when the client leaves."""
+
+    async def relay() -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": upstream.status,
+                "headers": [(n.encode("latin-1"), v.encode("latin-1")) for n, v in headers],
+            }
+        )
+        async for chunk in upstream.body:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    relaying = asyncio.ensure_future(relay())
+    watching = asyncio.ensure_future(wait_for_disconnect(receive))
+    try:
+        done, _ = await asyncio.wait({relaying, watching}, return_when=asyncio.FIRST_COMPLETED)
+        if relaying not in done:
+            # The client left mid-answer (an SSE stream it closed, a download
+            # it cancelled): stop reading from the upstream.
+            relaying.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await relaying
+    except UpstreamStreamError:
+        # The head is sent: raising lets the server abort the connection, so
+        # the client sees a truncated answer, never a complete-looking one.
+        raise
+    finally:
+        watching.cancel()
+        await upstream.aclose()
+
+
+async def wait_for_disconnect(receive: Receive) -> None:
+    """Return when the ASGI server says the client has gone."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+async def send_django_response(response: HttpResponseBase, send: Send) -> None:
+    """Send a small, non-streaming Django response (the 502/504/4xx answers)."""
+    body = b"".join(response)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": response.status_code,
+            "headers": [
+                (name.encode("latin-1"), value.encode("latin-1"))
+                for name, value in response.items()
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def log_failure(request: ASGIRequest, transport: AsyncTransport, error: ForwardingError) -> None:
+    """One log line naming the route, the upstream and the cause (never a token)."""
+    name = str(transport.upstream) if isinstance(transport, AsyncHttpTransport) else transport.name
+    logger.error(
+        "forwarding %s %s to %s failed: %s (%s)",
+        request.method,
+        request.path,
+        name,
+        error.reason,
+        error.__cause__ or error.code,
+    )
+
+
+def get_asgi_application(websocket_app: ASGIApp | None = None) -> StranglerASGIHandler:
+    """Django's ASGI application, behind the front door for forwarded requests.
+
+    ``websocket_app`` answers the WebSockets Django owns (for example
+    Channels' ``URLRouter``); without it they are refused.
+    """
+    django.setup(set_prefix=False)
+    return StranglerASGIHandler(ASGIHandler(), websocket_app)
