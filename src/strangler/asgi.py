@@ -46,15 +46,15 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "strangler.asgi needs aiohttp for its async transport: pip install 'django-strangler[asgi]'"
     ) from exc
 
-from .forwarding import _front_origin, _response_headers, _stripped_headers, get_transport
 from .forwarding.async_http import AsyncHttpTransport, AsyncUpstreamResponse
 from .forwarding.async_wsgi import AsyncWsgiTransport
+from .forwarding.core import client_headers, get_transport, log_failure, prepare_request
 from .forwarding.errors import BadRequestBody, ForwardingError, UpstreamStreamError
-from .forwarding.http import HttpTransport
-from .forwarding.messages import build_upstream_request
+from .forwarding.messages import UpstreamRequest
 from .forwarding.response import error_response
-from .identity.issuer import get_signer, identity_headers
-from .identity.tokens import KeyConfigError
+from .forwarding.signing import get_signer
+from .forwarding.transport import Transport
+from .forwarding.wsgi import WsgiTransport
 from .routing import decide
 
 logger = logging.getLogger("strangler.forwarding")
@@ -76,14 +76,15 @@ class ClientDisconnected(Exception):
 def get_async_transport() -> AsyncTransport:
     """The async transport for ``STRANGLER["UPSTREAM"]``, built once per process.
 
-    Built over the synchronous transport of the same settings, so both read
-    the upstream setting in one place.
+    Built from the core's transport for the same setting (``get_transport``),
+    so the setting is parsed in one place: its ``address`` is the HTTP
+    upstream, or it is the in-process app to run in a thread pool.
     """
     conf = get_conf()
     transport = get_transport()
-    if isinstance(transport, HttpTransport):
+    if transport.address is not None:
         return AsyncHttpTransport(
-            transport.upstream,
+            transport.address,
             pool_size=conf["POOL_SIZE"],
             connect_timeout=conf["CONNECT_TIMEOUT"],
             read_timeout=conf["READ_TIMEOUT"],
@@ -91,6 +92,7 @@ def get_async_transport() -> AsyncTransport:
             chunk_size=conf["CHUNK_SIZE"],
             preserve_host=conf["PRESERVE_HOST"],
         )
+    assert isinstance(transport, WsgiTransport)
     return AsyncWsgiTransport(transport, threads=conf["ASGI_THREADS"])
 
 
@@ -164,54 +166,45 @@ def head_request(scope: Scope) -> ASGIRequest:
 
 
 async def forward_http(request: ASGIRequest, host: str, receive: Receive, send: Send) -> None:
-    """Forward one request and stream the answer; failures become 502/504/4xx answers."""
-    conf = get_conf()
-    transport = get_async_transport()
-    extra = await mint_identity(request)
+    """Forward one request through the core and stream the answer both ways.
+
+    Failures before the answer's head become the core's short 502/504/4xx
+    answers, logged by the core's one log line.
+    """
+    transport = get_transport()
+    async_transport = get_async_transport()
     try:
-        upstream_request = build_upstream_request(
-            request.META,
-            host=host,
-            scheme=request.scheme or "http",
-            chunk_size=conf["CHUNK_SIZE"],
-            forwarded_headers=conf["FORWARDED_HEADERS"],
-            strip_headers=_stripped_headers(conf, extra),
-            extra_headers=extra,
-        )
+        upstream_request = await prepare(request, host, transport)
         body = client_body(receive) if upstream_request.body is not None else None
-        upstream_request.body = None
-        upstream = await transport.send(upstream_request, body)
+        upstream_request.body = None  # the body comes from the ASGI server, not wsgi.input
+        upstream = await async_transport.send(upstream_request, body)
     except ForwardingError as error:
         log_failure(request, transport, error)
         await send_django_response(error_response(request, error), send)
         return
-    headers = _response_headers(
-        upstream.headers, get_transport(), conf, front=_front_origin(request, host)
-    )
+    headers = client_headers(request, upstream.headers, host=host, transport=transport)
     await stream_answer(upstream, headers, receive, send)
 
 
-async def mint_identity(request: ASGIRequest) -> list[tuple[str, str]]:
-    """The identity header for a forwarded request (empty when identity is off).
+async def prepare(request: ASGIRequest, host: str, transport: Transport) -> UpstreamRequest:
+    """The core's one signed upstream request for ``request``.
 
-    Minting may read the session and the user from the database, so it runs
-    in Django's sync thread with the request signals around it, as Django's
-    own handler does for a view.
+    When the signer reads the session and the user (an identity token is
+    minted), that runs in Django's sync thread with the request signals
+    around it, as Django's own handler runs a view; otherwise in the loop,
+    where it is pure and quick.
     """
-    try:
-        if get_signer() is None:
-            return []
-    except KeyConfigError:
-        return identity_headers(request)  # logs the problem, mints nothing
+    if not get_signer().runs_django_code():
+        return prepare_request(request, host=host, transport=transport)
 
-    def mint() -> list[tuple[str, str]]:
+    def prepare_with_signals() -> UpstreamRequest:
         request_started.send(sender=StranglerASGIHandler, environ=request.META)
         try:
-            return identity_headers(request)
+            return prepare_request(request, host=host, transport=transport)
         finally:
             request_finished.send(sender=StranglerASGIHandler)
 
-    return await sync_to_async(mint)()
+    return await sync_to_async(prepare_with_signals)()
 
 
 async def client_body(receive: Receive) -> AsyncIterator[bytes]:
@@ -285,19 +278,6 @@ async def send_django_response(response: HttpResponseBase, send: Send) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-def log_failure(request: ASGIRequest, transport: AsyncTransport, error: ForwardingError) -> None:
-    """One log line naming the route, the upstream and the cause (never a token)."""
-    name = str(transport.upstream) if isinstance(transport, AsyncHttpTransport) else transport.name
-    logger.error(
-        "forwarding %s %s to %s failed: %s (%s)",
-        request.method,
-        request.path,
-        name,
-        error.reason,
-        error.__cause__ or error.code,
-    )
 
 
 def get_asgi_application(websocket_app: ASGIApp | None = None) -> StranglerASGIHandler:

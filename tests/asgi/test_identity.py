@@ -10,7 +10,12 @@ from collections.abc import Iterator
 import pytest
 from websockets.sync.client import connect
 
-from strangler.identity.tokens import InvalidToken, TokenVerifier, load_verifying_key
+from strangler.identity.tokens import (
+    InvalidToken,
+    TokenVerifier,
+    bound_target,
+    load_verifying_key,
+)
 from tests.asgi.conftest import AsgiFront, start_asgi_front, stop
 from tests.upstream import RunningServer
 
@@ -44,18 +49,20 @@ def test_forwarded_request_carries_a_token_for_that_request(signing_front: AsgiF
     conn.request("POST", "/echo?x=1", body=b"{}", headers={"X-Strangler-Identity-Token": "forged"})
     token = token_in(json.loads(conn.getresponse().read())["headers"])
     conn.close()
-    claims = verifier().verify(token, method="POST", path="/echo")
+    claims = verifier().verify(token, method="POST", binding=bound_target("/echo?x=1"))
     assert claims["anonymous"] is True
     with pytest.raises(InvalidToken):
-        verifier().verify(token, method="GET", path="/echo")  # bound to its method
+        verifier().verify(
+            token, method="GET", binding=bound_target("/echo?x=1")
+        )  # bound to its method
 
 
 def test_websocket_handshake_carries_a_token_for_its_path(signing_front: AsgiFront) -> None:
     with connect(
-        f"ws://127.0.0.1:{signing_front.port}/ws/echo",
+        f"ws://127.0.0.1:{signing_front.port}/ws/echo?room=7",
         additional_headers={"X-Strangler-Identity-Token": "forged"},
     ) as ws:
         token = token_in(json.loads(ws.recv())["headers"])
-    verifier().verify(token, method="GET", path="/ws/echo")
+    verifier().verify(token, method="GET", binding=bound_target("/ws/echo?room=7"))
     with pytest.raises(InvalidToken):
-        verifier().verify(token, method="GET", path="/ws/other")
+        verifier().verify(token, method="GET", binding=bound_target("/ws/echo?room=8"))

@@ -127,8 +127,8 @@ class AsyncHttpTransport:
                 asyncio.run_coroutine_threadsafe(session.close(), loop)
 
     def url(self, target: str) -> URL:
-        """The upstream URL for an origin-form target, not re-encoded."""
-        return URL(self.upstream.origin + self.upstream.base_path + target, encoded=True)
+        """The upstream URL for the core's target (base path included), not re-encoded."""
+        return URL(self.upstream.origin + target, encoded=True)
 
     def host_header(self, request: UpstreamRequest) -> str:
         """The Host sent upstream: the upstream's, or the client's with PRESERVE_HOST."""

@@ -29,9 +29,7 @@ from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http.request import split_domain_port, validate_host
 
-from ..conf import get_conf
 from .async_http import AsyncHttpTransport, aiohttp_headers
-from .messages import build_upstream_request
 
 if TYPE_CHECKING:
     from ..asgi import Receive, Scope, Send, StranglerASGIHandler
@@ -78,10 +76,13 @@ async def forward_websocket(
     handler: StranglerASGIHandler, scope: Scope, receive: Receive, send: Send
 ) -> None:
     """Decide who answers a WebSocket and connect it to them."""
-    from ..asgi import get_async_transport, head_request, mint_identity
+    from ..asgi import get_async_transport, head_request, prepare
     from ..routing import decide
+    from .core import get_transport
 
-    request = head_request({**scope, "method": "GET"})
+    # Read as the GET it is, over http(s), so every rule sees what it sees for HTTP.
+    secure = scope.get("scheme") == "wss"
+    request = head_request({**scope, "method": "GET", "scheme": "https" if secure else "http"})
     if decide(request) != "flask":
         if handler.websocket_app is None:
             await deny(scope, receive, send, 403, "no ASGI app answers Django's WebSockets")
@@ -102,20 +103,16 @@ async def forward_websocket(
     if not isinstance(transport, AsyncHttpTransport):
         await deny(scope, receive, send, 502, "WebSockets need an HTTP upstream")
         return
-    conf = get_conf()
-    extra = await mint_identity(request)
-    from ..forwarding import _stripped_headers
-
-    upstream_request = build_upstream_request(
-        request.META,
-        host=host,
-        scheme="https" if scope.get("scheme") == "wss" else "http",
-        chunk_size=conf["CHUNK_SIZE"],
-        forwarded_headers=conf["FORWARDED_HEADERS"],
-        strip_headers=[*_stripped_headers(conf, extra), *_HANDSHAKE_HEADERS],
-        extra_headers=extra,
-    )
-    headers = [("Host", transport.host_header(upstream_request)), *upstream_request.headers]
+    # The core's one signed request: the same target, headers and identity as HTTP.
+    upstream_request = await prepare(request, host, get_transport())
+    headers = [
+        ("Host", transport.host_header(upstream_request)),
+        *(
+            (name, value)
+            for name, value in upstream_request.headers
+            if name.lower() not in _HANDSHAKE_HEADERS
+        ),
+    ]
     url = transport.url(upstream_request.target).with_scheme(
         "wss" if transport.upstream.scheme == "https" else "ws"
     )
