@@ -164,3 +164,23 @@ def front(upstream: RunningServer) -> Iterator[Front]:
     yield server
     server.process.terminate()
     server.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def asgi_front(upstream: RunningServer) -> Iterator[Front]:
+    """A live Django front under uvicorn (``strangler.asgi``, one worker) before the upstream."""
+    from tests.asgi.fronts import start_asgi_front, stop
+
+    server = start_asgi_front(upstream.url)
+    yield server
+    stop(server)
+
+
+@pytest.fixture(scope="session")
+def asgi_in_process_front() -> Iterator[Front]:
+    """The same under uvicorn with the in-process transport (the app in a thread pool)."""
+    from tests.asgi.fronts import start_asgi_front, stop
+
+    server = start_asgi_front("wsgi:tests.legacy_wsgi:app")
+    yield server
+    stop(server)

@@ -71,6 +71,18 @@ def create_live_app() -> Flask:
 
         return Response(generate(), content_type="text/event-stream")
 
+    @app.route("/threads")
+    def threads() -> Response:
+        """Pieces naming the thread that produced each, as a WSGI server runs them."""
+
+        count = int(request.args.get("count", "20"))
+
+        def generate() -> Iterator[bytes]:
+            for _ in range(count):
+                yield f"{threading.get_ident()}\n".encode()
+
+        return Response(generate(), content_type="text/plain")
+
     @app.route("/events/closed")
     def events_closed() -> Response:
         """How many event streams Flask has seen closed (finished or abandoned)."""

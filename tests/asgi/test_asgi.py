@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.asgi.conftest import AsgiFront, start_asgi_front, stop
+from tests.asgi.fronts import AsgiFront, start_asgi_front, stop
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.timeout(90)
@@ -29,8 +29,8 @@ def get(front: AsgiFront, target: str, headers: dict[str, str] | None = None):
     return response, body
 
 
-def test_flask_route_is_forwarded_as_flask_answered(any_asgi_front: AsgiFront) -> None:
-    response, body = get(any_asgi_front, "/echo?x=%2f&y", {"X-Client": "kept"})
+def test_flask_route_is_forwarded_as_flask_answered(any_live_front: AsgiFront) -> None:
+    response, body = get(any_live_front, "/echo?x=%2f&y", {"X-Client": "kept"})
     assert response.status == 200
     seen = json.loads(body)
     assert seen["raw_uri"] == "/echo?x=%2f&y"
@@ -42,15 +42,15 @@ def test_flask_route_is_forwarded_as_flask_answered(any_asgi_front: AsgiFront) -
     assert response.getheader("Content-Type") == "application/json"
 
 
-def test_django_route_is_answered_by_django(any_asgi_front: AsgiFront) -> None:
-    response, body = get(any_asgi_front, "/ported/")
+def test_django_route_is_answered_by_django(any_live_front: AsgiFront) -> None:
+    response, body = get(any_live_front, "/ported/")
     assert body == b"answered by django"
     assert response.getheader("X-Frame-Options") == "DENY"  # Django's middleware ran
 
 
-def test_clients_identity_header_never_reaches_flask(any_asgi_front: AsgiFront) -> None:
+def test_clients_identity_header_never_reaches_flask(any_live_front: AsgiFront) -> None:
     _, body = get(
-        any_asgi_front,
+        any_live_front,
         "/echo",
         {"X-Strangler-Identity-Token": "forged", "X_Strangler_Identity_Token": "forged"},
     )
@@ -58,21 +58,21 @@ def test_clients_identity_header_never_reaches_flask(any_asgi_front: AsgiFront) 
     assert "x-strangler-identity-token" not in names
 
 
-def test_disallowed_host_is_refused_with_400(asgi_front: AsgiFront) -> None:
-    response, _ = get(asgi_front, "/echo", {"Host": "evil.example"})
+def test_disallowed_host_is_refused_with_400(live_front: AsgiFront) -> None:
+    response, _ = get(live_front, "/echo", {"Host": "evil.example"})
     assert response.status == 400
 
 
-def test_hop_by_hop_headers_are_not_forwarded(asgi_front: AsgiFront) -> None:
-    _, body = get(asgi_front, "/echo", {"Connection": "X-Private", "X-Private": "secret"})
+def test_hop_by_hop_headers_are_not_forwarded(live_front: AsgiFront) -> None:
+    _, body = get(live_front, "/echo", {"Connection": "X-Private", "X-Private": "secret"})
     names = {name.lower() for name, _ in json.loads(body)["headers"]}
     assert "x-private" not in names
 
 
 def test_server_sent_events_reach_the_client_as_flask_yields_them(
-    any_asgi_front: AsgiFront,
+    any_live_front: AsgiFront,
 ) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", any_asgi_front.port, timeout=30)
+    conn = http.client.HTTPConnection("127.0.0.1", any_live_front.port, timeout=30)
     conn.request("GET", "/events?count=3&interval=0.4")
     response = conn.getresponse()
     assert response.getheader("Content-Type") == "text/event-stream"
@@ -92,25 +92,25 @@ def test_server_sent_events_reach_the_client_as_flask_yields_them(
         assert read_at < next_yielded_at
 
 
-def test_long_poll_is_answered_when_flask_answers(any_asgi_front: AsgiFront) -> None:
-    response, body = get(any_asgi_front, "/poll?wait=0.3")
+def test_long_poll_is_answered_when_flask_answers(any_live_front: AsgiFront) -> None:
+    response, body = get(any_live_front, "/poll?wait=0.3")
     assert response.status == 200
     assert "answered_at" in json.loads(body)
 
 
-def test_slow_flask_requests_do_not_block_the_event_loop(any_asgi_front: AsgiFront) -> None:
+def test_slow_flask_requests_do_not_block_the_event_loop(any_live_front: AsgiFront) -> None:
     """Long polls in flight (in-process: in the thread pool) while a small page is served."""
     finished: list[float] = []
 
     def poll() -> None:
-        get(any_asgi_front, "/poll?wait=2")
+        get(any_live_front, "/poll?wait=2")
         finished.append(time.monotonic())
 
     threads = [threading.Thread(target=poll) for _ in range(4)]
     for thread in threads:
         thread.start()
     time.sleep(0.3)
-    _, body = get(any_asgi_front, "/hello")
+    _, body = get(any_live_front, "/hello")
     answered = time.monotonic()
     for thread in threads:
         thread.join()
@@ -119,12 +119,18 @@ def test_slow_flask_requests_do_not_block_the_event_loop(any_asgi_front: AsgiFro
     assert answered < min(finished)
 
 
+def test_in_process_request_stays_on_one_thread(live_in_process_front: AsgiFront) -> None:
+    """Thread-locals and stream_with_context hold across the pieces of one answer."""
+    _, body = get(live_in_process_front, "/threads?count=50")
+    assert len(set(body.split())) == 1
+
+
 def test_client_leaving_an_event_stream_closes_flasks_generator(
-    any_asgi_front: AsgiFront,
+    any_live_front: AsgiFront,
 ) -> None:
-    _, body = get(any_asgi_front, "/events/closed")
+    _, body = get(any_live_front, "/events/closed")
     closed_before = json.loads(body)["closed"]
-    with socket.create_connection(("127.0.0.1", any_asgi_front.port), timeout=10) as sock:
+    with socket.create_connection(("127.0.0.1", any_live_front.port), timeout=10) as sock:
         sock.sendall(b"GET /events?count=10000&interval=0.02 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         received = b""
         while received.count(b"data: ") < 3:
@@ -133,12 +139,12 @@ def test_client_leaving_an_event_stream_closes_flasks_generator(
     closed = closed_before
     while closed == closed_before and time.monotonic() < deadline:
         time.sleep(0.1)
-        closed = json.loads(get(any_asgi_front, "/events/closed")[1])["closed"]
+        closed = json.loads(get(any_live_front, "/events/closed")[1])["closed"]
     assert closed > closed_before
 
 
-def test_failure_mid_answer_truncates_the_response(any_asgi_front: AsgiFront) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", any_asgi_front.port, timeout=30)
+def test_failure_mid_answer_truncates_the_response(any_live_front: AsgiFront) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", any_live_front.port, timeout=30)
     conn.request("GET", "/broken")
     response = conn.getresponse()
     assert response.status == 200
@@ -147,9 +153,9 @@ def test_failure_mid_answer_truncates_the_response(any_asgi_front: AsgiFront) ->
     conn.close()
 
 
-def test_chunked_upload_streams_to_flask(any_asgi_front: AsgiFront) -> None:
+def test_chunked_upload_streams_to_flask(any_live_front: AsgiFront) -> None:
     pieces = [bytes([i]) * 100_000 for i in range(30)]
-    conn = http.client.HTTPConnection("127.0.0.1", any_asgi_front.port, timeout=30)
+    conn = http.client.HTTPConnection("127.0.0.1", any_live_front.port, timeout=30)
     conn.request("POST", "/upload", body=iter(pieces), encode_chunked=True)
     data = json.loads(conn.getresponse().read())
     conn.close()
@@ -157,8 +163,8 @@ def test_chunked_upload_streams_to_flask(any_asgi_front: AsgiFront) -> None:
     assert data == {"received": len(whole), "sha256": hashlib.sha256(whole).hexdigest()}
 
 
-def test_head_request_gets_no_body(any_asgi_front: AsgiFront) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", any_asgi_front.port, timeout=30)
+def test_head_request_gets_no_body(any_live_front: AsgiFront) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", any_live_front.port, timeout=30)
     conn.request("HEAD", "/echo")
     response = conn.getresponse()
     assert response.status == 200
@@ -230,20 +236,55 @@ def upload(front: AsgiFront, size: int) -> float:
     return (rss_kib(worker, "VmHWM") - before) / 1024
 
 
-def test_download_streams_with_flat_memory(any_asgi_front: AsgiFront) -> None:
-    growth = download(any_asgi_front, 128 << 20)
+def test_download_streams_with_flat_memory(any_live_front: AsgiFront) -> None:
+    growth = download(any_live_front, 128 << 20)
     assert growth < 16, f"the front grew {growth:.1f} MiB passing a 128 MiB download"
 
 
-def test_upload_streams_with_flat_memory(any_asgi_front: AsgiFront) -> None:
-    growth = upload(any_asgi_front, 128 << 20)
+def test_upload_streams_with_flat_memory(any_live_front: AsgiFront) -> None:
+    growth = upload(any_live_front, 128 << 20)
     assert growth < 16, f"the front grew {growth:.1f} MiB passing a 128 MiB upload"
 
 
 @pytest.mark.load
 @pytest.mark.timeout(600)
-def test_one_gib_both_ways_with_flat_memory(any_asgi_front: AsgiFront) -> None:
-    down = download(any_asgi_front, 1 << 30)
-    up = upload(any_asgi_front, 1 << 30)
+def test_one_gib_both_ways_with_flat_memory(any_live_front: AsgiFront) -> None:
+    down = download(any_live_front, 1 << 30)
+    up = upload(any_live_front, 1 << 30)
     assert down < 16, f"the front grew {down:.1f} MiB passing a 1 GiB download"
     assert up < 16, f"the front grew {up:.1f} MiB passing a 1 GiB upload"
+
+
+def raw_head(front: AsgiFront, request: bytes) -> tuple[bytes, bytes]:
+    with socket.create_connection(("127.0.0.1", front.port), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head, body
+
+
+def test_non_ascii_header_bytes_pass_both_ways(asgi_front: AsgiFront) -> None:
+    """UTF-8 request header bytes reach Flask unchanged; Flask's Latin-1 bytes reach the client."""
+    _, body = raw_head(
+        asgi_front,
+        b"GET /legacy/x HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Name: caf\xc3\xa9\r\n"
+        b"Connection: close\r\n\r\n",
+    )
+    echoed = dict(json.loads(body)["headers"])
+    assert echoed["X-Name"].encode("latin-1") == b"caf\xc3\xa9"
+    head, _ = raw_head(
+        asgi_front, b"GET /repeated HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    assert b"x-odd-bytes: caf\xe9" in head.lower()
+
+
+def test_header_bytes_aiohttp_cannot_send_are_refused_not_changed(asgi_front: AsgiFront) -> None:
+    head, body = raw_head(
+        asgi_front,
+        b"GET /legacy/x HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Name: caf\xe9\r\n"
+        b"Connection: close\r\n\r\n",
+    )
+    assert head.startswith(b"HTTP/1.1 400")
+    assert b"X-Name header is neither ASCII nor UTF-8" in body

@@ -16,7 +16,7 @@ from strangler.identity.tokens import (
     bound_target,
     load_verifying_key,
 )
-from tests.asgi.conftest import AsgiFront, start_asgi_front, stop
+from tests.asgi.fronts import AsgiFront, start_asgi_front, stop
 from tests.upstream import RunningServer
 
 pytestmark = pytest.mark.timeout(60)

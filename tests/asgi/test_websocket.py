@@ -12,7 +12,7 @@ from websockets.sync.client import connect
 from websockets.typing import Origin, Subprotocol
 
 from strangler.forwarding.websocket import origin_allowed
-from tests.asgi.conftest import AsgiFront, start_asgi_front, stop
+from tests.asgi.fronts import AsgiFront, start_asgi_front, stop
 from tests.upstream import RunningServer
 
 pytestmark = pytest.mark.timeout(60)
@@ -22,8 +22,8 @@ def ws_url(front: AsgiFront, path: str) -> str:
     return f"ws://127.0.0.1:{front.port}{path}"
 
 
-def test_messages_pass_both_ways_text_and_binary(asgi_front: AsgiFront) -> None:
-    with connect(ws_url(asgi_front, "/ws/echo?room=1"), max_size=None) as ws:
+def test_messages_pass_both_ways_text_and_binary(live_front: AsgiFront) -> None:
+    with connect(ws_url(live_front, "/ws/echo?room=1"), max_size=None) as ws:
         handshake = json.loads(ws.recv())
         ws.send("hello")
         assert ws.recv() == "flask:hello"
@@ -36,9 +36,9 @@ def test_messages_pass_both_ways_text_and_binary(asgi_front: AsgiFront) -> None:
     assert handshake["query"] == "room=1"
 
 
-def test_handshake_headers_follow_the_http_rules(asgi_front: AsgiFront) -> None:
+def test_handshake_headers_follow_the_http_rules(live_front: AsgiFront) -> None:
     with connect(
-        ws_url(asgi_front, "/ws/echo"),
+        ws_url(live_front, "/ws/echo"),
         additional_headers={
             "X-Client": "kept",
             "X-Strangler-Identity-Token": "forged",
@@ -55,16 +55,16 @@ def test_handshake_headers_follow_the_http_rules(asgi_front: AsgiFront) -> None:
     assert headers["upgrade"].lower() == "websocket"
 
 
-def test_subprotocol_is_negotiated_with_flask(asgi_front: AsgiFront) -> None:
+def test_subprotocol_is_negotiated_with_flask(live_front: AsgiFront) -> None:
     offered = [Subprotocol("chat.v1"), Subprotocol("chat.v2")]
-    with connect(ws_url(asgi_front, "/ws/echo"), subprotocols=offered) as ws:
+    with connect(ws_url(live_front, "/ws/echo"), subprotocols=offered) as ws:
         headers = {name.lower(): value for name, value in json.loads(ws.recv())["headers"]}
         assert ws.subprotocol == "chat.v2"
     assert [p.strip() for p in headers["sec-websocket-protocol"].split(",")] == offered
 
 
-def test_flask_closing_passes_its_close_code_to_the_client(asgi_front: AsgiFront) -> None:
-    with connect(ws_url(asgi_front, "/ws/echo")) as ws:
+def test_flask_closing_passes_its_close_code_to_the_client(live_front: AsgiFront) -> None:
+    with connect(ws_url(live_front, "/ws/echo")) as ws:
         ws.recv()
         ws.send("close-me")
         with pytest.raises(ConnectionClosed) as closed:
@@ -84,21 +84,21 @@ def closes_seen(front: AsgiFront) -> list[int | None]:
     return codes
 
 
-def test_client_closing_passes_its_close_code_to_flask(asgi_front: AsgiFront) -> None:
-    before = len(closes_seen(asgi_front))
-    with connect(ws_url(asgi_front, "/ws/echo")) as ws:
+def test_client_closing_passes_its_close_code_to_flask(live_front: AsgiFront) -> None:
+    before = len(closes_seen(live_front))
+    with connect(ws_url(live_front, "/ws/echo")) as ws:
         ws.recv()
         ws.close(code=4002, reason="client leaves")
     deadline = time.monotonic() + 10
-    codes = closes_seen(asgi_front)
+    codes = closes_seen(live_front)
     while len(codes) == before and time.monotonic() < deadline:
         time.sleep(0.05)
-        codes = closes_seen(asgi_front)
+        codes = closes_seen(live_front)
     assert codes[before:] == [4002]
 
 
-def test_django_websocket_goes_to_the_projects_asgi_app(asgi_front: AsgiFront) -> None:
-    with connect(ws_url(asgi_front, "/django-ws/chat")) as ws:
+def test_django_websocket_goes_to_the_projects_asgi_app(live_front: AsgiFront) -> None:
+    with connect(ws_url(live_front, "/django-ws/chat")) as ws:
         ws.send("hi")
         assert ws.recv() == "django:hi"
 
@@ -106,36 +106,36 @@ def test_django_websocket_goes_to_the_projects_asgi_app(asgi_front: AsgiFront) -
 @pytest.mark.parametrize(
     "origin", ["http://evil.example", "null", "https://127.0.0.1.evil.example"]
 )
-def test_cross_site_handshake_is_refused(asgi_front: AsgiFront, origin: str) -> None:
+def test_cross_site_handshake_is_refused(live_front: AsgiFront, origin: str) -> None:
     with pytest.raises(InvalidStatus) as refused:
-        connect(ws_url(asgi_front, "/ws/echo"), origin=Origin(origin))
+        connect(ws_url(live_front, "/ws/echo"), origin=Origin(origin))
     assert refused.value.response.status_code == 403
 
 
 @pytest.mark.parametrize("origin", ["http://front.example", "http://localhost:8000"])
-def test_same_site_handshake_is_accepted(asgi_front: AsgiFront, origin: str) -> None:
-    with connect(ws_url(asgi_front, "/ws/echo"), origin=Origin(origin)) as ws:
+def test_same_site_handshake_is_accepted(live_front: AsgiFront, origin: str) -> None:
+    with connect(ws_url(live_front, "/ws/echo"), origin=Origin(origin)) as ws:
         headers = {name.lower(): value for name, value in json.loads(ws.recv())["headers"]}
     assert headers["origin"] == origin
 
 
-def test_disallowed_host_is_refused(asgi_front: AsgiFront) -> None:
+def test_disallowed_host_is_refused(live_front: AsgiFront) -> None:
     with pytest.raises(InvalidStatus) as refused:
-        connect(ws_url(asgi_front, "/ws/echo"), additional_headers={"Host": "evil.example"})
+        connect(ws_url(live_front, "/ws/echo"), additional_headers={"Host": "evil.example"})
     assert refused.value.response.status_code == 400
 
 
-def test_unknown_flask_websocket_gets_flasks_status(asgi_front: AsgiFront) -> None:
+def test_unknown_flask_websocket_gets_flasks_status(live_front: AsgiFront) -> None:
     with pytest.raises(InvalidStatus) as refused:
-        connect(ws_url(asgi_front, "/ws/no-such-route"))
+        connect(ws_url(live_front, "/ws/no-such-route"))
     assert refused.value.response.status_code == 404
 
 
 def test_in_process_upstream_refuses_websockets_with_502(
-    asgi_in_process_front: AsgiFront,
+    live_in_process_front: AsgiFront,
 ) -> None:
     with pytest.raises(InvalidStatus) as refused:
-        connect(ws_url(asgi_in_process_front, "/ws/echo"))
+        connect(ws_url(live_in_process_front, "/ws/echo"))
     assert refused.value.response.status_code == 502
 
 

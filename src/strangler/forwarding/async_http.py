@@ -34,7 +34,7 @@ import aiohttp
 from multidict import CIMultiDict
 from yarl import URL
 
-from .errors import UpstreamStreamError, UpstreamTimeout, UpstreamUnavailable
+from .errors import ForwardingError, UpstreamStreamError, UpstreamTimeout, UpstreamUnavailable
 from .headers import Headers
 from .messages import UpstreamRequest
 from .upstream import HttpUpstream
@@ -148,6 +148,7 @@ class AsyncHttpTransport:
             headers.append(("Content-Length", str(request.content_length)))
         # A body without a length: aiohttp frames a stream as chunked itself.
         attempts = 1 + max(self.retries, 0) if request.idempotent else 1
+        sendable = aiohttp_headers(headers)
         url = self.url(request.target)
         session = self.session()
         for attempt in range(1, attempts + 1):
@@ -155,7 +156,7 @@ class AsyncHttpTransport:
                 response = await session.request(
                     request.method,
                     url,
-                    headers=aiohttp_headers(headers),
+                    headers=sendable,
                     data=body,
                     allow_redirects=False,
                     compress=None,
@@ -237,6 +238,32 @@ class AsyncHttpTransport:
         )
 
 
+class UnsendableHeader(ForwardingError):
+    """A request header whose bytes aiohttp cannot send unchanged (not UTF-8)."""
+
+    status = 400
+    code = "bad_request_header"
+
+
 def aiohttp_headers(headers: Headers) -> CIMultiDict[str]:
-    """Headers as aiohttp takes them, repeated names and order kept."""
-    return CIMultiDict(headers)
+    """Headers as aiohttp takes them, repeated names and order kept, bytes unchanged.
+
+    Header values travel as ``str`` holding the bytes as ISO-8859-1 (WSGI's
+    and ASGI's convention), but aiohttp writes every value as UTF-8: a
+    non-ASCII value is handed over as the text its bytes spell in UTF-8, so
+    the same bytes go out. Bytes that are not UTF-8 cannot be written by
+    aiohttp at all; rather than send other bytes than the client's, the
+    request is refused with 400 naming the header.
+    """
+    sendable: list[tuple[str, str]] = []
+    for name, value in headers:
+        if not value.isascii():
+            try:
+                value = value.encode("latin-1").decode("utf-8")
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                raise UnsendableHeader(
+                    f"the {name} header is neither ASCII nor UTF-8; this front (ASGI) "
+                    "cannot forward it unchanged"
+                ) from None
+        sendable.append((name, value))
+    return CIMultiDict(sendable)

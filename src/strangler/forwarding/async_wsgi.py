@@ -3,11 +3,17 @@
 A WSGI app blocks (it reads its body, queries its database, sleeps between
 server-sent events), so under ASGI it must never run on the event loop.
 This wraps the synchronous :class:`~strangler.forwarding.wsgi.WsgiTransport`,
-so the app is called with exactly the environ it gets under WSGI, and moves
-every blocking step into a pool of ``ASGI_THREADS`` threads: the call, each
-``next()`` of its response iterable, and its ``close()``. The client's body
-travels the other way: the app's ``wsgi.input.read()`` in its thread waits
-for the loop to receive the next piece from the client.
+so the app is called with exactly the environ it gets under WSGI.
+
+Each request runs start to end in ONE thread of a pool of ``ASGI_THREADS``:
+the call, every ``next()`` of its response iterable and its ``close()``, as
+a WSGI server would run it. That matters: Flask's ``stream_with_context``
+keeps the request context in context variables, and legacy code keeps
+thread-locals (a ``scoped_session``); moving one request between threads
+would lose both mid-stream. The thread hands each piece to the loop through
+a small queue (so a slow client slows the app down instead of filling
+memory), and the client's body travels the other way: the app's
+``wsgi.input.read()`` waits for the loop to receive the next piece.
 
 The pool is bounded so that a burst of slow in-process requests queues
 instead of starting threads without limit; a request waits for a thread,
@@ -18,14 +24,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from .async_http import AsyncUpstreamResponse
-from .messages import UpstreamRequest
+from .messages import UpstreamRequest, UpstreamResponse
 from .wsgi import WsgiTransport
 
 _END = object()
+# Pieces waiting for the client, per request: enough to keep both sides busy.
+_QUEUED = 4
 
 
 class AsyncWsgiTransport:
@@ -45,41 +55,52 @@ class AsyncWsgiTransport:
     async def send(
         self, request: UpstreamRequest, body: AsyncIterable[bytes] | None
     ) -> AsyncUpstreamResponse:
-        """Call the app in a pool thread; return once it has started its response."""
+        """Start the app in a pool thread; return once it has started its response."""
         loop = asyncio.get_running_loop()
         if body is not None:
             request.body = _blocking_chunks(body.__aiter__(), loop)
-        upstream = await loop.run_in_executor(self.executor, self.transport.send, request)
-        chunks = iter(upstream.body)
-        closed = False
-        pending: asyncio.Future[object] | None = None
+        head: asyncio.Future[UpstreamResponse] = loop.create_future()
+        pieces: asyncio.Queue[Any] = asyncio.Queue(maxsize=_QUEUED)
+        stop = threading.Event()
 
-        async def aclose() -> None:
-            nonlocal closed
-            if closed:
+        def run() -> None:
+            # In the pool thread: the whole life of the request.
+            try:
+                upstream = self.transport.send(request)
+            except BaseException as exc:  # handed to the loop, raised there
+                loop.call_soon_threadsafe(_settle, head, None, exc)
                 return
-            closed = True
-            if pending is not None and not pending.done():
-                # The client left while the app was producing a piece (an SSE
-                # stream waiting for its next event): its iterable cannot be
-                # closed from another thread while it runs, so wait for it.
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(pending)
-            await loop.run_in_executor(self.executor, upstream.close)
+            loop.call_soon_threadsafe(_settle, head, upstream, None)
+            try:
+                for chunk in upstream.body:
+                    if stop.is_set():
+                        return
+                    if chunk:
+                        _put(loop, pieces, bytes(chunk))
+                _put(loop, pieces, _END)
+            except BaseException as exc:
+                _put(loop, pieces, exc)
+            finally:
+                upstream.close()
+
+        self.executor.submit(run)
+        upstream = await head
 
         async def stream() -> AsyncIterator[bytes]:
-            nonlocal pending
-            try:
-                while True:
-                    pending = loop.run_in_executor(self.executor, next, chunks, _END)
-                    chunk = await pending
-                    if chunk is _END:
-                        break
-                    assert isinstance(chunk, bytes | bytearray)
-                    if chunk:
-                        yield bytes(chunk)
-            finally:
-                await aclose()
+            while True:
+                item = await pieces.get()
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+
+        async def aclose() -> None:
+            # The client is done (or gone): the thread stops after the piece
+            # the app is producing now, and closes the app's iterable itself.
+            stop.set()
+            while not pieces.empty():
+                pieces.get_nowait()  # unblock a thread waiting to queue a piece
 
         return AsyncUpstreamResponse(
             status=upstream.status,
@@ -90,6 +111,27 @@ class AsyncWsgiTransport:
         )
 
 
+def _settle(
+    future: asyncio.Future[UpstreamResponse],
+    result: UpstreamResponse | None,
+    error: BaseException | None,
+) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        assert result is not None
+        future.set_result(result)
+
+
+def _put(loop: asyncio.AbstractEventLoop, pieces: asyncio.Queue[Any], item: object) -> None:
+    """From the app's thread: queue ``item`` for the loop, waiting while the queue is full."""
+    # RuntimeError: the loop is gone (server shutting down), nobody reads any more.
+    with contextlib.suppress(RuntimeError):
+        asyncio.run_coroutine_threadsafe(pieces.put(item), loop).result()
+
+
 def _blocking_chunks(
     body: AsyncIterator[bytes], loop: asyncio.AbstractEventLoop
 ) -> Iterator[bytes]:
@@ -98,8 +140,7 @@ def _blocking_chunks(
     Each piece is received on the loop; the thread waits for it.
     """
     while True:
-        future = asyncio.run_coroutine_threadsafe(_next_piece(body), loop)
-        chunk = future.result()
+        chunk = asyncio.run_coroutine_threadsafe(_next_piece(body), loop).result()
         if chunk is None:
             return
         yield chunk
