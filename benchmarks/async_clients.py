@@ -22,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -34,6 +35,9 @@ import h11
 import httpx
 
 from benchmarks.servers import Servers
+from strangler.forwarding.async_http import AsyncHttpTransport
+from strangler.forwarding.messages import UpstreamRequest
+from strangler.forwarding.upstream import HttpUpstream, parse_upstream
 
 READ_SIZE = 64 * 1024
 SMALL_PATH = "/hello"
@@ -169,7 +173,37 @@ class H11Client(AsyncClient):
             self.writer.close()
 
 
-CLIENTS: list[type[AsyncClient]] = [HttpxAsyncClient, AiohttpClient, H11Client]
+class StranglerClient(AsyncClient):
+    """django-strangler's own async transport: asyncio streams and ``http11.py``."""
+
+    name = "strangler AsyncHttpTransport (asyncio streams + http11.py)"
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        upstream = parse_upstream(url)
+        assert isinstance(upstream, HttpUpstream)
+        self.transport = AsyncHttpTransport(upstream, pool_size=1, chunk_size=READ_SIZE)
+
+    async def _request(self, target: str) -> AsyncIterator[bytes]:
+        request = UpstreamRequest(method="GET", target=target, headers=[])
+        response = await self.transport.send(request, None)
+        async for chunk in response.body:
+            yield chunk
+
+    async def get(self) -> bytes:
+        return b"".join([chunk async for chunk in self._request(SMALL_PATH)])
+
+    async def stream(self, target: str) -> int:
+        total = 0
+        async for chunk in self._request(target):
+            total += len(chunk)
+        return total
+
+    async def close(self) -> None:
+        await self.transport.aclose()
+
+
+CLIENTS: list[type[AsyncClient]] = [HttpxAsyncClient, AiohttpClient, H11Client, StranglerClient]
 
 
 @dataclass

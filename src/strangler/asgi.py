@@ -10,10 +10,11 @@ Every request is decided by the same rules as under WSGI. Requests Django
 answers go to Django's own ASGI handler untouched. Forwarded ones never
 enter Django's request cycle: the upstream request is built by the same
 forwarding core as the WSGI paths (headers, target, framing, identity), sent
-by an async transport (aiohttp over HTTP, or the in-process WSGI app in a
-bounded thread pool), and the answer is streamed back piece by piece as it
-arrives, in both directions, so a 1 GiB body passes with flat memory and a
-server-sent event reaches the client when Flask yields it.
+by an async transport (asyncio streams speaking HTTP/1.1 by the core's own
+rules, or the in-process WSGI app in a bounded thread pool), and the answer
+is streamed back piece by piece as it arrives, in both directions, so a
+1 GiB body passes with flat memory and a server-sent event reaches the
+client when Flask yields it.
 
 WebSockets are decided the same way: Flask's are forwarded to the upstream
 (``strangler.forwarding.websocket``); Django's go to the ASGI app given as
@@ -27,6 +28,7 @@ import asyncio
 import contextlib
 import io
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
@@ -38,19 +40,12 @@ from django.core.signals import request_finished, request_started
 from django.http import HttpResponseBase
 
 from .conf import conf_cache, get_conf
-
-try:
-    import aiohttp  # noqa: F401  (the async transport's library)
-except ImportError as exc:  # pragma: no cover - depends on the installed extras
-    raise ImportError(
-        "strangler.asgi needs aiohttp for its async transport: pip install 'django-strangler[asgi]'"
-    ) from exc
-
 from .forwarding.async_http import AsyncHttpTransport, AsyncUpstreamResponse
 from .forwarding.async_wsgi import AsyncWsgiTransport
 from .forwarding.core import client_headers, get_transport, log_failure, prepare_request
 from .forwarding.errors import BadRequestBody, ForwardingError, UpstreamStreamError
 from .forwarding.messages import UpstreamRequest
+from .forwarding.paths import AmbiguousPath
 from .forwarding.response import error_response
 from .forwarding.signing import get_signer
 from .forwarding.transport import Transport
@@ -119,7 +114,13 @@ class StranglerASGIHandler:
     async def handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Decide who answers one HTTP request and let it answer."""
         request = head_request(scope)
-        if decide(request) != "flask":
+        try:
+            owner = decide(request)
+        except AmbiguousPath as error:
+            # A path Django and Flask could read differently: 400, never forwarded.
+            await send_django_response(error_response(request, error), send)
+            return
+        if owner != "flask":
             await self.django_app(scope, receive, send)
             return
         try:
@@ -141,6 +142,10 @@ class StranglerASGIHandler:
                 transport = get_async_transport()
                 if isinstance(transport, AsyncHttpTransport):
                     await transport.aclose()
+                if "strangler.forwarding.websocket" in sys.modules:
+                    from .forwarding.websocket import close_sessions
+
+                    await close_sessions()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

@@ -266,25 +266,15 @@ def raw_head(front: AsgiFront, request: bytes) -> tuple[bytes, bytes]:
 
 
 def test_non_ascii_header_bytes_pass_both_ways(asgi_front: AsgiFront) -> None:
-    """UTF-8 request header bytes reach Flask unchanged; Flask's Latin-1 bytes reach the client."""
-    _, body = raw_head(
-        asgi_front,
-        b"GET /legacy/x HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Name: caf\xc3\xa9\r\n"
-        b"Connection: close\r\n\r\n",
-    )
-    echoed = dict(json.loads(body)["headers"])
-    assert echoed["X-Name"].encode("latin-1") == b"caf\xc3\xa9"
+    """Request header bytes (UTF-8 or not) reach Flask unchanged; so do Flask's to the client."""
+    for raw in (b"caf\xc3\xa9", b"caf\xe9"):
+        _, body = raw_head(
+            asgi_front,
+            b"GET /legacy/x HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Name: " + raw + b"\r\n"
+            b"Connection: close\r\n\r\n",
+        )
+        assert dict(json.loads(body)["headers"])["X-Name"].encode("latin-1") == raw
     head, _ = raw_head(
         asgi_front, b"GET /repeated HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
     )
     assert b"x-odd-bytes: caf\xe9" in head.lower()
-
-
-def test_header_bytes_aiohttp_cannot_send_are_refused_not_changed(asgi_front: AsgiFront) -> None:
-    head, body = raw_head(
-        asgi_front,
-        b"GET /legacy/x HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Name: caf\xe9\r\n"
-        b"Connection: close\r\n\r\n",
-    )
-    assert head.startswith(b"HTTP/1.1 400")
-    assert b"X-Name header is neither ASCII nor UTF-8" in body

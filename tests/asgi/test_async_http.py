@@ -1,4 +1,4 @@
-"""``forwarding/async_http.py``: the aiohttp transport against a server that answers raw bytes."""
+"""``forwarding/async_http.py``: the async transport against a server that answers raw bytes."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def test_target_and_headers_go_out_as_given(recorder_factory: list[RecordingServ
     assert run(transport, scenario) == b"ok"
     recorded = server.requests[0]
     assert recorded.request_line == f"GET {target} HTTP/1.1".encode()
-    # Nothing invented: no User-Agent, Accept or Accept-Encoding of aiohttp's own.
+    # Nothing invented: no User-Agent, Accept or Accept-Encoding of a client library's own.
     names = [name.lower() for name, _ in recorded.headers]
     assert names == [b"host", b"x-one", b"x-rep", b"x-rep"]
 

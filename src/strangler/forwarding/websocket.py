@@ -24,12 +24,22 @@ import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import aiohttp
+try:
+    import aiohttp
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "forwarding WebSockets to Flask needs aiohttp: pip install 'django-strangler[asgi]'"
+    ) from exc
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http.request import split_domain_port, validate_host
+from multidict import CIMultiDict
+from yarl import URL
 
-from .async_http import AsyncHttpTransport, aiohttp_headers
+from .async_http import AsyncHttpTransport
+from .errors import ForwardingError
+from .headers import Headers
+from .paths import AmbiguousPath
 
 if TYPE_CHECKING:
     from ..asgi import Receive, Scope, Send, StranglerASGIHandler
@@ -49,6 +59,63 @@ _HANDSHAKE_HEADERS = frozenset(
 # say that none was received. The other side is told "going away" instead.
 _UNSENDABLE = frozenset({1005, 1006, 1015})
 GOING_AWAY = 1001
+
+
+# One aiohttp session (its connection pool) per event loop; uvicorn has one per process.
+_sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
+
+
+def client_session() -> aiohttp.ClientSession:
+    """This loop's aiohttp session for WebSocket handshakes, made on first use.
+
+    Told to be a proxy's client: no cookie jar, no default headers.
+    """
+    loop = asyncio.get_running_loop()
+    session = _sessions.get(loop)
+    if session is None or session.closed:
+        session = _sessions[loop] = aiohttp.ClientSession(
+            cookie_jar=aiohttp.DummyCookieJar(),
+            skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept"),
+        )
+    return session
+
+
+async def close_sessions() -> None:
+    """Close this loop's session (at the ASGI server's shutdown)."""
+    session = _sessions.pop(asyncio.get_running_loop(), None)
+    if session is not None:
+        await session.close()
+
+
+class UnsendableHeader(ForwardingError):
+    """A handshake header whose bytes aiohttp cannot send unchanged (not UTF-8)."""
+
+    status = 400
+    code = "bad_request_header"
+
+
+def aiohttp_headers(headers: Headers) -> CIMultiDict[str]:
+    """Headers as aiohttp takes them, repeated names and order kept, bytes unchanged.
+
+    Header values travel as ``str`` holding the bytes as ISO-8859-1 (WSGI's
+    and ASGI's convention), but aiohttp writes every value as UTF-8: a
+    non-ASCII value is handed over as the text its bytes spell in UTF-8, so
+    the same bytes go out. Bytes that are not UTF-8 cannot be written by
+    aiohttp at all; rather than send other bytes than the client's, the
+    handshake is refused with 400 naming the header.
+    """
+    sendable: list[tuple[str, str]] = []
+    for name, value in headers:
+        if not value.isascii():
+            try:
+                value = value.encode("latin-1").decode("utf-8")
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                raise UnsendableHeader(
+                    f"the {name} header is neither ASCII nor UTF-8; a WebSocket handshake "
+                    "cannot forward it unchanged"
+                ) from None
+        sendable.append((name, value))
+    return CIMultiDict(sendable)
 
 
 def origin_allowed(origin: str | None, host: str) -> bool:
@@ -83,7 +150,12 @@ async def forward_websocket(
     # Read as the GET it is, over http(s), so every rule sees what it sees for HTTP.
     secure = scope.get("scheme") == "wss"
     request = head_request({**scope, "method": "GET", "scheme": "https" if secure else "http"})
-    if decide(request) != "flask":
+    try:
+        owner = decide(request)
+    except AmbiguousPath as error:
+        await deny(scope, receive, send, error.status, error.reason)
+        return
+    if owner != "flask":
         if handler.websocket_app is None:
             await deny(scope, receive, send, 403, "no ASGI app answers Django's WebSockets")
             return
@@ -113,13 +185,17 @@ async def forward_websocket(
             if name.lower() not in _HANDSHAKE_HEADERS
         ),
     ]
-    url = transport.url(upstream_request.target).with_scheme(
-        "wss" if transport.upstream.scheme == "https" else "ws"
-    )
+    scheme = "wss" if transport.upstream.scheme == "https" else "ws"
+    url = URL(f"{scheme}://{transport.upstream.netloc}{upstream_request.target}", encoded=True)
     try:
-        upstream = await transport.session().ws_connect(
+        sendable = aiohttp_headers(headers)
+    except UnsendableHeader as error:
+        await deny(scope, receive, send, error.status, error.reason)
+        return
+    try:
+        upstream = await client_session().ws_connect(
             url,
-            headers=aiohttp_headers(headers),
+            headers=sendable,
             protocols=list(scope.get("subprotocols") or ()),
             autoclose=False,
             autoping=True,
