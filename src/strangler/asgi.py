@@ -180,8 +180,13 @@ async def forward_http(request: ASGIRequest, host: str, receive: Receive, send: 
     async_transport = get_async_transport()
     try:
         upstream_request = await prepare(request, host, transport)
-        body = client_body(receive) if upstream_request.body is not None else None
-        upstream_request.body = None  # the body comes from the ASGI server, not wsgi.input
+        body = None
+        if upstream_request.body is not None:
+            # The body comes from the ASGI server, not wsgi.input; its first
+            # piece is received before the upstream is contacted, as on the
+            # WSGI paths, so a client that never sends it costs Flask nothing.
+            body = await read_ahead(client_body(receive, get_conf()["CLIENT_BODY_TIMEOUT"]))
+        upstream_request.body = None
         upstream = await async_transport.send(upstream_request, body)
     except ForwardingError as error:
         log_failure(request, transport, error)
@@ -212,10 +217,20 @@ async def prepare(request: ASGIRequest, host: str, transport: Transport) -> Upst
     return await sync_to_async(prepare_with_signals)()
 
 
-async def client_body(receive: Receive) -> AsyncIterator[bytes]:
-    """The client's request body, piece by piece as the ASGI server receives it."""
+async def client_body(receive: Receive, timeout: float | None) -> AsyncIterator[bytes]:
+    """The client's request body, piece by piece as the ASGI server receives it.
+
+    A client that sends nothing for ``timeout`` seconds (``CLIENT_BODY_TIMEOUT``)
+    gets a 408, as on the WSGI paths.
+    """
     while True:
-        message = await receive()
+        try:
+            async with asyncio.timeout(timeout):
+                message = await receive()
+        except TimeoutError:
+            raise BadRequestBody(
+                408, f"the client sent no body data for {timeout:g} seconds"
+            ) from None
         if message["type"] == "http.disconnect":
             raise BadRequestBody(400, "the client closed the connection before sending its body")
         chunk = message.get("body", b"")
@@ -223,6 +238,19 @@ async def client_body(receive: Receive) -> AsyncIterator[bytes]:
             yield chunk
         if not message.get("more_body", False):
             return
+
+
+async def read_ahead(body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """``body`` with its first piece already received (``forwarding.messages.read_ahead``)."""
+    first = await anext(body, None)
+
+    async def chained() -> AsyncIterator[bytes]:
+        if first is not None:
+            yield first
+        async for piece in body:
+            yield piece
+
+    return chained()
 
 
 async def stream_answer(

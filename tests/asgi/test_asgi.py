@@ -16,6 +16,7 @@ import pytest
 
 from tests.asgi.fronts import AsgiFront, start_asgi_front, stop
 from tests.conftest import free_port
+from tests.upstream import RunningServer
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -190,6 +191,26 @@ def test_unreachable_upstream_is_a_short_502(dead_upstream_front: AsgiFront) -> 
     assert json.loads(body)["error"] == "upstream_unavailable"
     # Django's routes do not depend on the upstream.
     assert get(dead_upstream_front, "/ported/")[1] == b"answered by django"
+
+
+@pytest.fixture(scope="module")
+def impatient_front(live_upstream: RunningServer) -> Iterator[AsgiFront]:
+    """A front that waits half a second for each piece of a client's body."""
+    front = start_asgi_front(
+        live_upstream.url, extra_env={"STRANGLER_TEST_CLIENT_BODY_TIMEOUT": "0.5"}
+    )
+    yield front
+    stop(front)
+
+
+def test_client_that_stops_sending_its_body_gets_408(impatient_front: AsgiFront) -> None:
+    with socket.create_connection(("127.0.0.1", impatient_front.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n" + b"x" * 10
+        )
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 408")
+    assert b"the client sent no body data for 0.5 seconds" in answer
 
 
 def rss_kib(pid: int, field: str = "VmRSS") -> int:
