@@ -23,7 +23,6 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -34,6 +33,7 @@ import aiohttp
 import h11
 import httpx
 
+from benchmarks.clients import ClientResult
 from benchmarks.servers import Servers
 from strangler.forwarding.async_http import AsyncHttpTransport
 from strangler.forwarding.messages import UpstreamRequest
@@ -204,15 +204,6 @@ class StranglerClient(AsyncClient):
 
 
 CLIENTS: list[type[AsyncClient]] = [HttpxAsyncClient, AiohttpClient, H11Client, StranglerClient]
-
-
-@dataclass
-class ClientResult:
-    name: str
-    wall_p50_us: float
-    wall_mean_us: float
-    cpu_us: float
-    stream_mb_s: float
 
 
 async def measure_client(

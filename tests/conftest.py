@@ -104,6 +104,14 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
     raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
+    """A process's resident memory (or another /proc status field) in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} for {pid}")
+
+
 @dataclass
 class Front:
     """Django (the test project) served by gunicorn, forwarding to ``upstream``."""

@@ -49,7 +49,7 @@ from .forwarding.paths import AmbiguousPath
 from .forwarding.response import error_response
 from .forwarding.signing import get_signer
 from .forwarding.transport import Transport
-from .forwarding.wsgi import WsgiTransport
+from .forwarding.upstream import parse_upstream
 from .routing import decide
 
 logger = logging.getLogger("strangler.forwarding")
@@ -63,32 +63,15 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 AsyncTransport = AsyncHttpTransport | AsyncWsgiTransport
 
 
-class ClientDisconnected(Exception):
-    """The client went away before its request body was complete."""
-
-
 @conf_cache
 def get_async_transport() -> AsyncTransport:
     """The async transport for ``STRANGLER["UPSTREAM"]``, built once per process.
 
-    Built from the core's transport for the same setting (``get_transport``),
-    so the setting is parsed in one place: its ``address`` is the HTTP
-    upstream, or it is the in-process app to run in a thread pool.
+    Opened by the parsed upstream, like the core's blocking transport
+    (``forwarding.core.get_transport``), with the same options.
     """
     conf = get_conf()
-    transport = get_transport()
-    if transport.address is not None:
-        return AsyncHttpTransport(
-            transport.address,
-            pool_size=conf["POOL_SIZE"],
-            connect_timeout=conf["CONNECT_TIMEOUT"],
-            read_timeout=conf["READ_TIMEOUT"],
-            retries=conf["RETRIES"],
-            chunk_size=conf["CHUNK_SIZE"],
-            preserve_host=conf["PRESERVE_HOST"],
-        )
-    assert isinstance(transport, WsgiTransport)
-    return AsyncWsgiTransport(transport, threads=conf["ASGI_THREADS"])
+    return parse_upstream(conf["UPSTREAM"]).open_async_transport(conf)
 
 
 class StranglerASGIHandler:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.asgi.fronts import AsgiFront, start_asgi_front, stop
-from tests.conftest import free_port
+from tests.conftest import free_port, rss_kib
 from tests.upstream import RunningServer
 
 pytestmark = pytest.mark.timeout(90)
@@ -213,13 +213,6 @@ def test_client_that_stops_sending_its_body_gets_408(impatient_front: AsgiFront)
     assert b"the client sent no body data for 0.5 seconds" in answer
 
 
-def rss_kib(pid: int, field: str = "VmRSS") -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise AssertionError(f"no {field} for {pid}")
-
-
 def download(front: AsgiFront, size: int) -> float:
     """Download ``size`` bytes through the front; return the worker's peak RSS growth in MiB."""
     worker = front.pid_of_worker()
@@ -257,14 +250,8 @@ def upload(front: AsgiFront, size: int) -> float:
     return (rss_kib(worker, "VmHWM") - before) / 1024
 
 
-def test_download_streams_with_flat_memory(any_live_front: AsgiFront) -> None:
-    growth = download(any_live_front, 128 << 20)
-    assert growth < 16, f"the front grew {growth:.1f} MiB passing a 128 MiB download"
-
-
-def test_upload_streams_with_flat_memory(any_live_front: AsgiFront) -> None:
-    growth = upload(any_live_front, 128 << 20)
-    assert growth < 16, f"the front grew {growth:.1f} MiB passing a 128 MiB upload"
+# The default-size streaming tests (256 MiB down, 128 MiB up, flat memory) are
+# tests/forwarding/test_live.py's, which run over both ASGI fronts too.
 
 
 @pytest.mark.load

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.asgi.fronts import AsgiFront, start_asgi_front
-from tests.conftest import Front, start_front
+from tests.conftest import Front, rss_kib, start_front
 from tests.upstream import Events, RecordingServer, RunningServer
 
 pytestmark = pytest.mark.timeout(60)
@@ -212,13 +212,6 @@ def test_chunked_upload_is_streamed_through(any_front: Front) -> None:
     whole = b"".join(payload)
     assert data["body_length"] == len(whole)
     assert data["body_sha256"] == hashlib.sha256(whole).hexdigest()
-
-
-def rss_kib(pid: int, field: str = "VmRSS") -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise AssertionError(f"no {field} for {pid}")
 
 
 def test_large_download_streams_with_flat_memory(any_front: Front) -> None:
