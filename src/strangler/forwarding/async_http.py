@@ -49,6 +49,7 @@ from .upstream import HttpUpstream
 logger = logging.getLogger("strangler.forwarding")
 
 _MAX_LINE = 8 * 1024
+_BUFFER = 1024 * 1024
 _MAX_TRAILERS = 64
 _DROPPED = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 
@@ -101,18 +102,24 @@ class AsyncConnection:
     async def read_head(self) -> bytes:
         try:
             async with asyncio.timeout(self.timeout):
-                return await self.reader.readuntil(b"\r\n\r\n")
+                head = await self.reader.readuntil(b"\r\n\r\n")
         except asyncio.LimitOverrunError:
             raise InvalidResponse("response head too large") from None
         except asyncio.IncompleteReadError as exc:
             if not exc.partial:
                 raise ClosedBeforeAnswer() from None
             raise InvalidResponse("connection closed inside the response head") from None
+        if len(head) > MAX_HEAD_BYTES:
+            raise InvalidResponse("response head too large")
+        return head
 
     async def read_line(self) -> bytes:
         try:
-            async with asyncio.timeout(self.timeout):
-                line = await self.reader.readuntil(b"\n")
+            if b"\n" in getattr(self.reader, "_buffer", b""):
+                line = await self.reader.readuntil(b"\n")  # at once: no timer needed
+            else:
+                async with asyncio.timeout(self.timeout):
+                    line = await self.reader.readuntil(b"\n")
         except asyncio.LimitOverrunError:
             raise InvalidResponse("chunk size line too long") from None
         except asyncio.IncompleteReadError:
@@ -122,11 +129,15 @@ class AsyncConnection:
         return line
 
     async def read_some(self, limit: int) -> bytes:
+        if _buffered(self.reader):
+            return await self.reader.read(limit)  # returns at once: no timer needed
         async with asyncio.timeout(self.timeout):
             return await self.reader.read(limit)
 
     async def read_exactly(self, size: int) -> bytes:
         try:
+            if _buffered(self.reader) >= size:
+                return await self.reader.readexactly(size)  # at once: no timer needed
             async with asyncio.timeout(self.timeout):
                 return await self.reader.readexactly(size)
         except asyncio.IncompleteReadError:
@@ -137,7 +148,9 @@ class AsyncConnection:
 
 
 def _buffered(reader: asyncio.StreamReader) -> int:
-    # Bytes the upstream sent that nobody read: the stream's own buffer.
+    # Bytes received and not read yet: the stream's own buffer (asyncio has
+    # no public accessor). Used to skip a timer for reads that return at once,
+    # and to never pool a connection with bytes after its answer.
     return len(getattr(reader, "_buffer", b""))
 
 
@@ -202,7 +215,9 @@ class AsyncHttpTransport:
                 self.upstream.host,
                 self.upstream.port,
                 ssl=self._tls,
-                limit=MAX_HEAD_BYTES,
+                # Also how much the stream buffers before it stops reading:
+                # larger than a head, so a body streams in big reads.
+                limit=_BUFFER,
             )
         sock = writer.get_extra_info("socket")
         if sock is not None:

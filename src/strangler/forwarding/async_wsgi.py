@@ -23,7 +23,6 @@ the loop keeps serving everything else.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -60,8 +59,23 @@ class AsyncWsgiTransport:
         if body is not None:
             request.body = _blocking_chunks(body.__aiter__(), loop)
         head: asyncio.Future[UpstreamResponse] = loop.create_future()
-        pieces: asyncio.Queue[Any] = asyncio.Queue(maxsize=_QUEUED)
+        pieces: asyncio.Queue[Any] = asyncio.Queue()
+        # At most _QUEUED pieces wait for the client: the thread takes a slot
+        # per piece and the loop gives it back once the piece is sent on, so
+        # the thread hands pieces over without waiting for the loop each time.
+        slots = threading.Semaphore(_QUEUED)
         stop = threading.Event()
+
+        def offer(item: object) -> bool:
+            # From the app's thread: False once nobody reads any more.
+            slots.acquire()
+            if stop.is_set():
+                return False
+            try:
+                loop.call_soon_threadsafe(pieces.put_nowait, item)
+            except RuntimeError:  # the loop is gone (server shutting down)
+                return False
+            return True
 
         def run() -> None:
             # In the pool thread: the whole life of the request.
@@ -73,13 +87,11 @@ class AsyncWsgiTransport:
             loop.call_soon_threadsafe(_settle, head, upstream, None)
             try:
                 for chunk in upstream.body:
-                    if stop.is_set():
+                    if chunk and not offer(bytes(chunk)):
                         return
-                    if chunk:
-                        _put(loop, pieces, bytes(chunk))
-                _put(loop, pieces, _END)
+                offer(_END)
             except BaseException as exc:
-                _put(loop, pieces, exc)
+                offer(exc)
             finally:
                 upstream.close()
 
@@ -89,6 +101,7 @@ class AsyncWsgiTransport:
         async def stream() -> AsyncIterator[bytes]:
             while True:
                 item = await pieces.get()
+                slots.release()
                 if item is _END:
                     return
                 if isinstance(item, BaseException):
@@ -99,8 +112,7 @@ class AsyncWsgiTransport:
             # The client is done (or gone): the thread stops after the piece
             # the app is producing now, and closes the app's iterable itself.
             stop.set()
-            while not pieces.empty():
-                pieces.get_nowait()  # unblock a thread waiting to queue a piece
+            slots.release()  # a thread waiting for a slot wakes, sees stop, and ends
 
         return AsyncUpstreamResponse(
             status=upstream.status,
@@ -123,13 +135,6 @@ def _settle(
     else:
         assert result is not None
         future.set_result(result)
-
-
-def _put(loop: asyncio.AbstractEventLoop, pieces: asyncio.Queue[Any], item: object) -> None:
-    """From the app's thread: queue ``item`` for the loop, waiting while the queue is full."""
-    # RuntimeError: the loop is gone (server shutting down), nobody reads any more.
-    with contextlib.suppress(RuntimeError):
-        asyncio.run_coroutine_threadsafe(pieces.put(item), loop).result()
 
 
 def _blocking_chunks(
