@@ -281,18 +281,15 @@ async def wait_for_disconnect(receive: Receive) -> None:
 
 
 async def send_django_response(response: HttpResponseBase, send: Send) -> None:
-    """Send a small, non-streaming Django response (the 502/504/4xx answers)."""
+    """Send a small, non-streaming Django response (the 400/502/504 answers), framed."""
     body = b"".join(response)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": response.status_code,
-            "headers": [
-                (name.encode("latin-1"), value.encode("latin-1"))
-                for name, value in response.items()
-            ],
-        }
-    )
+    headers = [
+        (name.encode("latin-1"), value.encode("latin-1"))
+        for name, value in response.items()
+        if name.lower() != "content-length"
+    ]
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
