@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from typing import Any
 
 from tests.database import database_settings
 
@@ -61,7 +63,27 @@ DATABASES = {"default": {**database_settings(), "ENGINE": "strangler.db.backends
 STRANGLER = {
     "UPSTREAM": os.environ.get("STRANGLER_TEST_UPSTREAM", "http://127.0.0.1:9"),
     "READ_TIMEOUT": 10.0,
+    "SWITCH_TTL": float(os.environ.get("STRANGLER_TEST_SWITCH_TTL", "5")),
 }
+
+# A file cache of this process's own: shared by processes like Redis would be
+# (no W060), with nothing to start; fronts started by the switch tests share
+# a throwaway Redis instead.
+CACHES: dict[str, dict[str, Any]] = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": tempfile.mkdtemp(prefix="strangler-tests-cache-"),
+    }
+}
+if os.environ.get("STRANGLER_TEST_REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["STRANGLER_TEST_REDIS_URL"],
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+
 
 LOGGING = {
     "version": 1,

@@ -91,7 +91,8 @@ def _check_routes() -> list[CheckMessage]:
         return [
             Error(
                 f"STRANGLER['ROUTES'] is invalid: {exc}.",
-                hint='Write rules as {"/path/**": "flask"}; owners are "django" or "flask".',
+                hint='Write rules as {"GET,HEAD /path/**": "django"}; owners are "django", '
+                '"flask" or "shadow".',
                 id="strangler.E007",
             )
         ]
@@ -195,3 +196,62 @@ def check_catch_all(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
             id="strangler.W002",
         )
     ]
+
+
+@register(Tags.compatibility)
+def check_porting(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The Flask app for the inventory loads; switches have a TTL and a cache to travel in."""
+    from django.conf import settings as django_settings
+
+    from .inventory import FlaskAppError, load_flask_app
+
+    errors: list[CheckMessage] = []
+    conf = get_conf()
+    path = conf["FLASK_APP"]
+    if path is not None:
+        try:
+            if not isinstance(path, str) or not path.strip():
+                raise FlaskAppError(f"{path!r} is not an import path", missing_attribute=True)
+            load_flask_app(path)
+        except FlaskAppError as exc:
+            errors.append(
+                Error(
+                    f"STRANGLER['FLASK_APP'] cannot be loaded: {exc}.",
+                    hint="Write it as 'package.module:app' (the module must import without "
+                    "Django-side errors, from the front's sys.path) and check the spelling.",
+                    id="strangler.E061" if exc.missing_attribute else "strangler.E060",
+                )
+            )
+    ttl = conf["SWITCH_TTL"]
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl <= 0:
+        errors.append(
+            Error(
+                f"STRANGLER['SWITCH_TTL'] must be a positive number of seconds, not {ttl!r}.",
+                hint="The default is 5: a switch reaches every front within 5 seconds.",
+                id="strangler.E062",
+            )
+        )
+    cache = conf["CACHE"]
+    caches = getattr(django_settings, "CACHES", {}) or {"default": {}}
+    if cache not in caches:
+        errors.append(
+            Error(
+                f"STRANGLER['CACHE'] names the cache {cache!r}, which is not in CACHES.",
+                hint=f"Use one of: {', '.join(map(repr, caches))}.",
+                id="strangler.E063",
+            )
+        )
+    else:
+        backend = str(caches[cache].get("BACKEND", "LocMemCache"))
+        if backend.endswith(("LocMemCache", "DummyCache")):
+            errors.append(
+                Warning(
+                    f"STRANGLER['CACHE'] ({cache!r}) is a {backend.rsplit('.', 1)[-1]}, which "
+                    f"other processes do not share: switches reach other workers and fronts "
+                    f"only by expiry, and traffic is counted per process.",
+                    hint="Point it at Redis (django.core.cache.backends.redis.RedisCache) or "
+                    "the database cache.",
+                    id="strangler.W060",
+                )
+            )
+    return errors

@@ -8,12 +8,15 @@ or adds to it, and a forwarded request does not pay for the whole stack.
 from __future__ import annotations
 
 from collections.abc import Callable
+from time import perf_counter
 
 from django.http import HttpRequest, HttpResponseBase
 
 from .forwarding import forward_request
 from .identity.issuer import identity_headers
-from .routing import decide
+from .routing import Decision, decide_request
+from .traffic import record
+from .wsgi import DECIDED
 
 
 class StranglerMiddleware:
@@ -26,8 +29,18 @@ class StranglerMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        started = perf_counter()
         # The WSGI fast path (strangler.wsgi) has already decided.
-        decided = request.META.get("strangler.decided")
-        if decided == "flask" or (decided is None and decide(request) == "flask"):
-            return forward_request(request, extra_headers=identity_headers(request))
-        return self.get_response(request)
+        decision: Decision = request.META.get(DECIDED) or decide_request(request)
+        if decision.owner == "flask":
+            response = forward_request(request, extra_headers=identity_headers(request))
+        else:
+            response = self.get_response(request)
+        record(
+            decision.route,
+            request.method or "GET",
+            "flask" if decision.owner == "flask" else "django",
+            response.status_code,
+            perf_counter() - started,
+        )
+        return response

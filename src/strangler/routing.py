@@ -1,8 +1,18 @@
-"""Who answers a request: Django, or Flask through the forwarder.
+"""Who answers a request: Django, Flask through the forwarder, or Django with a shadow replay.
 
-The rule, in order: an explicit pattern in ``STRANGLER["ROUTES"]`` wins (the
-first that matches, in the order written); otherwise a path Django's URLconf
-resolves is Django's; everything else is Flask's.
+The decision is made on the method and the path, in this order:
+
+1. a run-time switch (``RouteSwitch`` rows, shared through the cache; see
+   ``strangler.switches``): the first that matches wins;
+2. a deploy-time rule in ``STRANGLER["ROUTES"]`` (``"[METHODS ]PATTERN"``), the
+   first that matches, in the order written;
+3. Django's ``STATIC_URL`` and ``MEDIA_URL`` prefixes (Django's files);
+4. a path Django's URLconf resolves, *if its view allows the method*;
+5. everything else is Flask's.
+
+Steps 2-5 depend only on the method, the path and the settings, so they are
+cached per (method, path); a switch is looked up in an in-memory table that
+``strangler.switches`` refreshes at most once per ``SWITCH_TTL``.
 
 Nothing here appends a slash: a Flask route ``/foo`` must reach Flask, not be
 redirected by Django's ``APPEND_SLASH`` to a ``/foo/`` that only Django has.
@@ -11,9 +21,12 @@ redirected by Django's ``APPEND_SLASH`` to a ``/foo/`` that only Django has.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
+from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -21,12 +34,16 @@ from django.urls import Resolver404, resolve
 
 from .conf import conf_cache, get_conf
 
-Owner = Literal["django", "flask"]
-OWNERS: tuple[Owner, ...] = ("django", "flask")
+Owner = Literal["django", "flask", "shadow"]
+OWNERS: tuple[Owner, ...] = ("django", "flask", "shadow")
+
+# RFC 9110 §5.6.2 token characters; methods are case-sensitive, we upper-case
+# what users write because every registered method is upper-case.
+_METHOD = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 
 class RoutePatternError(ValueError):
-    """A ``STRANGLER["ROUTES"]`` entry is malformed; the message says which."""
+    """A route rule is malformed; the message says which and why."""
 
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:
@@ -45,50 +62,210 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     regex = "".join(
         ".*" if part == "**" else "[^/]*" if part == "*" else re.escape(part) for part in parts
     )
-    return re.compile(regex + tail)
+    return re.compile(regex + tail, re.DOTALL)
+
+
+def parse_methods(text: str) -> frozenset[str] | None:
+    """``"GET,HEAD"`` → ``{"GET", "HEAD"}``; empty → ``None`` (every method).
+
+    A rule naming GET also covers HEAD: Django and Flask both answer HEAD with
+    the GET view, so splitting them would send half a route's traffic apart.
+    """
+    names = [name.strip().upper() for name in text.split(",") if name.strip()]
+    if not names:
+        return None
+    for name in names:
+        if not _METHOD.match(name):
+            raise RoutePatternError(f"{name!r} is not an HTTP method")
+    methods = set(names)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return frozenset(methods)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One compiled rule: an optional method set, a path pattern, an owner."""
+
+    pattern: str
+    methods: frozenset[str] | None
+    owner: Owner
+    regex: re.Pattern[str]
+
+    def matches(self, method: str, path: str) -> bool:
+        """Whether this rule covers ``method`` on ``path``."""
+        return (self.methods is None or method in self.methods) and bool(self.regex.fullmatch(path))
+
+
+def parse_rule(key: str, owner: object) -> Rule:
+    """Compile a ``ROUTES`` entry: key ``"[METHODS ]PATTERN"``, value an owner."""
+    if not isinstance(key, str):
+        raise RoutePatternError(f"route {key!r} must be a string")
+    methods_text, _, pattern = key.strip().rpartition(" ")
+    return make_rule(pattern, methods_text, owner, where=f"route {key!r}")
+
+
+def make_rule(pattern: str, methods: str, owner: object, *, where: str) -> Rule:
+    """Compile a pattern, a comma-separated method list and an owner into a ``Rule``."""
+    if owner not in OWNERS:
+        raise RoutePatternError(f"{where} has owner {owner!r}; expected one of {', '.join(OWNERS)}")
+    try:
+        method_set = parse_methods(methods)
+    except RoutePatternError as exc:
+        raise RoutePatternError(f"{where}: {exc}") from None
+    return Rule(pattern, method_set, owner, compile_pattern(pattern))
 
 
 @conf_cache
-def compiled_routes() -> list[tuple[re.Pattern[str], Owner]]:
+def compiled_routes() -> list[Rule]:
     """``STRANGLER["ROUTES"]`` compiled, in order; raises ``RoutePatternError``."""
     routes = get_conf()["ROUTES"]
     if not isinstance(routes, dict):
-        raise RoutePatternError("ROUTES must be a dict of path pattern -> owner")
-    compiled = []
-    for pattern, owner in routes.items():
-        if owner not in OWNERS:
-            raise RoutePatternError(
-                f"route {pattern!r} has owner {owner!r}; expected one of {', '.join(OWNERS)}"
-            )
-        compiled.append((compile_pattern(pattern), owner))
-    return compiled
+        raise RoutePatternError("ROUTES must be a dict of '[METHODS ]PATTERN' -> owner")
+    return [parse_rule(key, owner) for key, owner in routes.items()]
 
 
-def decide(request: HttpRequest) -> Owner:
-    """Return who answers ``request``: ``"django"`` or ``"flask"``."""
-    return decide_path(request.path_info, getattr(request, "urlconf", None))
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Who answers a request, and the route it counts under in traffic.
+
+    ``route`` is the Flask rule (``/users/<int:id>``) when the Flask app is
+    known and matches, else the Django pattern, else the rule's pattern, so
+    traffic is grouped by route and not by raw path.
+    ``source`` says which step decided: ``switch``, ``rule``, ``static``,
+    ``urlconf`` or ``default``.
+    """
+
+    owner: Owner
+    route: str
+    source: str
+
+
+def decide(
+    method: str, path: str, *, urlconf: Any = None, sticky_key: str | None = None
+) -> Decision:
+    """Who answers ``method`` on ``path`` (the decoded path Django and Flask route on).
+
+    ``sticky_key`` (a session or user identifier) places the request in a
+    percentage canary's share; without one, a canary sends it to Flask.
+    """
+    # Imported here: switches imports this module for Rule.
+    from .switches import current_switches
+
+    static = decide_path(method, path, urlconf)
+    switches = current_switches()
+    if switches:
+        for switch in switches:
+            if switch.rule.matches(method, path):
+                owner = switch.owner_for(sticky_key)
+                return Decision(owner, static.route, "switch")
+    return static
+
+
+def decide_request(request: HttpRequest) -> Decision:
+    """``decide`` for a Django request: its method, path and canary key."""
+    return decide(
+        request.method or "GET",
+        request.path_info,
+        urlconf=getattr(request, "urlconf", None),
+        sticky_key=sticky_key(request.COOKIES, request.META),
+    )
+
+
+def sticky_key(cookies: dict[str, str], meta: dict[str, Any]) -> str | None:
+    """What keeps a client in the same canary share: its session cookie, else its address.
+
+    Read from the cookie, not the session, so the front door does not load a
+    session (a database or cache read) per request.
+    """
+    session = cookies.get(settings.SESSION_COOKIE_NAME)
+    if session:
+        return session
+    address = meta.get("REMOTE_ADDR")
+    return str(address) if address else None
 
 
 @lru_cache(maxsize=4096)
-def decide_path(path: str, urlconf: Any = None) -> Owner:
-    """Who answers ``path`` (decoded, as Django's ``request.path_info``).
+def decide_path(method: str, path: str, urlconf: Any = None) -> Decision:
+    """Steps 2-5 of the decision (everything but switches), cached per (method, path).
 
-    Cached: the answer depends only on the path, the rules and the URLconf,
-    and resolving a path Django does not know (most forwarded requests)
-    costs an exception. The cache is dropped when ``STRANGLER`` or
-    ``ROOT_URLCONF`` changes.
+    Cached: the answer depends only on the method, the path, the rules and the
+    URLconf, and resolving a path Django does not know (most forwarded
+    requests) costs an exception. Dropped when ``STRANGLER``, ``ROOT_URLCONF``,
+    ``STATIC_URL`` or ``MEDIA_URL`` changes.
     """
-    for regex, owner in compiled_routes():
-        if regex.fullmatch(path):
-            return owner
+    route = route_label(method, path, urlconf)
+    for rule in compiled_routes():
+        if rule.matches(method, path):
+            return Decision(rule.owner, route or rule.pattern, "rule")
+    if any(path.startswith(prefix) for prefix in _django_file_prefixes()):
+        return Decision("django", route or path, "static")
     try:
-        resolve(path, urlconf=urlconf)
+        match = resolve(path, urlconf=urlconf)
     except Resolver404:
-        return "flask"
-    return "django"
+        return Decision("flask", route or "(unmatched)", "default")
+    allowed = view_methods(match.func)
+    if allowed is not None and method not in allowed:
+        return Decision("flask", route or "(unmatched)", "default")
+    return Decision("django", route or "/" + (match.route or path.lstrip("/")), "urlconf")
+
+
+def route_label(method: str, path: str, urlconf: Any = None) -> str | None:
+    """The Flask rule matching ``path``, else the Django pattern; ``None`` if neither."""
+    from .inventory import flask_rule_for
+
+    rule = flask_rule_for(method, path)
+    if rule is not None:
+        return rule
+    try:
+        match = resolve(path, urlconf=urlconf)
+    except Resolver404:
+        return None
+    return "/" + match.route if match.route is not None else None
+
+
+def _django_file_prefixes() -> tuple[str, ...]:
+    # Only a path prefix ("/static/"), not a URL on another host (a CDN).
+    prefixes = []
+    for name in ("STATIC_URL", "MEDIA_URL"):
+        value = getattr(settings, name, None)
+        if isinstance(value, str) and value.startswith("/") and value != "/":
+            prefixes.append(value)
+    return tuple(prefixes)
+
+
+def view_methods(view: Callable[..., Any]) -> frozenset[str] | None:
+    """The HTTP methods a Django view accepts, or ``None`` when it accepts any.
+
+    Reads class-based views' handlers (``http_method_names`` with a method
+    defined for each; ``head`` follows ``get``, ``options`` is always there)
+    and ``require_http_methods`` (and ``require_GET``, ``require_POST``,
+    ``require_safe``), which keeps its list in the wrapper's closure.
+    """
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        names = {
+            name.upper()
+            for name in view_class.http_method_names
+            if hasattr(view_class, name) or (name == "head" and hasattr(view_class, "get"))
+        }
+        return frozenset(names)
+    func: Any = view
+    while func is not None:
+        code = getattr(func, "__code__", None)
+        if code is not None and "request_method_list" in code.co_freevars:
+            cell = func.__closure__[code.co_freevars.index("request_method_list")]
+            return frozenset(str(method) for method in cell.cell_contents)
+        func = getattr(func, "__wrapped__", None)
+    return None
+
+
+def forget_decisions() -> None:
+    """Drop the cached decisions (after the rules, the URLconf or the Flask app changed)."""
+    decide_path.cache_clear()
 
 
 @receiver(setting_changed)
 def _forget_decisions(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("STRANGLER", "ROOT_URLCONF"):
-        decide_path.cache_clear()
+    if setting in ("STRANGLER", "ROOT_URLCONF", "STATIC_URL", "MEDIA_URL"):
+        forget_decisions()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
+from time import perf_counter
 from typing import Any
 
 import django
@@ -36,11 +37,12 @@ from .forwarding.errors import ForwardingError
 from .forwarding.response import error_response
 from .identity.issuer import get_signer, identity_headers
 from .identity.tokens import KeyConfigError
-from .routing import decide
+from .routing import decide_request
+from .traffic import record
 
-# Set on the environ of requests this handler passed on to Django, so the
-# middleware does not decide a second time. Clients cannot set environ keys
-# without the HTTP_ prefix.
+# The Decision, set on the environ of requests this handler passed on to
+# Django, so the middleware does not decide a second time. Clients cannot set
+# environ keys without the HTTP_ prefix.
 DECIDED = "strangler.decided"
 
 StartResponse = Callable[..., Any]
@@ -56,15 +58,17 @@ class StranglerWSGIHandler:
         # Django rewrites PATH_INFO and SCRIPT_NAME in the environ a request
         # is built from; the original must reach Django's handler untouched.
         request = WSGIRequest(dict(environ))
-        if decide(request) != "flask":
-            environ[DECIDED] = "django"
+        decision = decide_request(request)
+        environ[DECIDED] = decision
+        if decision.owner != "flask":
             return self.django_app(environ, start_response)
         try:
             host = request.get_host()
         except DisallowedHost:
             # Django's own 400 (and its security log line), as without this handler.
-            environ[DECIDED] = "flask"
             return self.django_app(environ, start_response)
+        started = perf_counter()
+        method = request.method or "GET"
         with_signals = _mints_identity()
         if with_signals:
             request_started.send(sender=self.__class__, environ=environ)
@@ -74,10 +78,19 @@ class StranglerWSGIHandler:
             )
         except ForwardingError as error:
             response = error_response(request, error)
+            elapsed = perf_counter() - started
+            record(decision.route, method, "flask", response.status_code, elapsed)
             if with_signals:
                 response.close()  # sends request_finished
             start_response(_status_line(response), list(response.items()))
             return [response.content]
+        record(
+            decision.route,
+            request.method or "GET",
+            "flask",
+            upstream.status,
+            perf_counter() - started,
+        )
         reason = upstream.reason or _default_reason(upstream.status)
         start_response(f"{upstream.status} {reason}", headers)
         return ForwardedBody(upstream.body, upstream.close, finished=with_signals)

@@ -1,0 +1,117 @@
+"""The status page (``/_strangler/``), its switch controls, and ``/_strangler/metrics``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from ..inventory import FlaskAppError, Inventory, build_inventory
+from ..models import RouteSwitch
+from ..traffic import by_route, hits_by_route, read_traffic
+
+CHANGE_PERMISSION = "strangler.change_routeswitch"
+
+
+@require_GET
+@staff_member_required
+def status_page(request: HttpRequest) -> HttpResponse:
+    """Progress, every route with its owner, switch and traffic, and the switch controls."""
+    traffic = read_traffic()
+    per_route = by_route(traffic)
+    error = ""
+    try:
+        inventory = build_inventory(hits_by_route(traffic))
+    except FlaskAppError as exc:
+        inventory, error = Inventory(), str(exc)
+    switches = {(s.pattern, s.methods): s for s in RouteSwitch.objects.all()}
+    rows: list[dict[str, Any]] = []
+    for entry in inventory.routes:
+        stats = per_route.get(entry.route)
+        p50 = stats.percentile(0.5) if stats else None
+        rows.append(
+            {
+                "entry": entry,
+                "hits": stats.hits if stats else 0,
+                "p50_ms": None if p50 is None else round(p50 * 1000, 1),
+                "errors": stats.errors if stats else 0,
+                "switch": next(
+                    (s for (pattern, _), s in switches.items() if pattern == entry.route), None
+                ),
+            }
+        )
+    counts = dict.fromkeys(("ported", "forwarded", "conflict", "django_only"), 0)
+    for entry in inventory.routes:
+        counts[entry.owner] += len(entry.methods)
+    context = {
+        "inventory": inventory,
+        "rows": rows,
+        "counts": counts,
+        "switches": list(switches.values()),
+        "owners": RouteSwitch.Owner.choices,
+        "can_switch": _can_switch(request),
+        "flask_error": error,
+        "routes_percent": round(inventory.progress_routes * 100, 1),
+        "traffic_percent": None
+        if inventory.progress_traffic is None
+        else round(inventory.progress_traffic * 100, 1),
+        "top": sorted(rows, key=lambda row: -row["hits"])[:8],
+    }
+    return render(request, "strangler/status.html", context)
+
+
+def _can_switch(request: HttpRequest) -> bool:
+    has_perm = getattr(request.user, "has_perm", None)
+    return bool(has_perm and has_perm(CHANGE_PERMISSION))
+
+
+@require_POST
+@staff_member_required
+def set_switch(request: HttpRequest) -> HttpResponseBase:
+    """Create, change or delete a switch (staff with ``change_routeswitch``; CSRF-checked)."""
+    if not _can_switch(request):
+        raise PermissionDenied(
+            "changing switches needs the strangler.change_routeswitch permission"
+        )
+    pattern = request.POST.get("pattern", "").strip()
+    methods = request.POST.get("methods", "").strip().upper()
+    owner = request.POST.get("owner", "")
+    with transaction.atomic():
+        if owner == "remove":
+            deleted, _ = RouteSwitch.objects.filter(pattern=pattern, methods=methods).delete()
+            messages.info(request, f"Switch {pattern} removed." if deleted else "No such switch.")
+            return redirect("strangler:status")
+        switch = RouteSwitch.objects.filter(
+            pattern=pattern, methods=methods
+        ).first() or RouteSwitch(pattern=pattern, methods=methods)
+        switch.owner = owner
+        try:
+            switch.percent = int(request.POST.get("percent") or 100)
+            switch.full_clean()
+        except (ValueError, ValidationError) as exc:
+            messages.error(request, f"Switch not saved: {_describe(exc)}")
+            return redirect("strangler:status")
+        switch.save()
+    messages.success(request, f"{pattern} now goes to {owner} ({switch.percent}%).")
+    return redirect("strangler:status")
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+    return "percent must be a whole number from 0 to 100"
+
+
+@require_GET
+@staff_member_required
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Traffic in Prometheus's text format (needs ``django-strangler[metrics]``)."""
+    from .metrics import render_metrics
+
+    return render_metrics()
