@@ -65,6 +65,8 @@ STRANGLER = {
     "READ_TIMEOUT": 10.0,
     "SWITCH_TTL": float(os.environ.get("STRANGLER_TEST_SWITCH_TTL", "5")),
 }
+if os.environ.get("STRANGLER_TEST_FLASK_APP"):
+    STRANGLER["FLASK_APP"] = os.environ["STRANGLER_TEST_FLASK_APP"]
 
 # A file cache of this process's own: shared by processes like Redis would be
 # (no W060), with nothing to start; fronts started by the switch tests share

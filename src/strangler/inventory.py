@@ -215,6 +215,8 @@ class RouteEntry:
     django: str | None = None
     note: str = ""
     hits: int = 0
+    # The switch deciding it: {"pattern", "methods", "owner", "percent"}, or None.
+    switch: dict[str, Any] | None = None
 
 
 @dataclass
@@ -248,6 +250,8 @@ def build_inventory(traffic: dict[tuple[str, str], dict[str, int]] | None = None
 
     def add(route: str, owner: str, method: str, **extra: Any) -> None:
         entry = rows.setdefault((route, owner), RouteEntry(route, owner, [], **extra))
+        if entry.switch is None and extra.get("switch"):
+            entry.switch = extra["switch"]
         if method not in entry.methods:
             entry.methods.append(method)
         if traffic is not None:
@@ -266,10 +270,18 @@ def build_inventory(traffic: dict[tuple[str, str], dict[str, int]] | None = None
                 )
                 counted["conflict"] += 1
                 continue
-            owner, django_route, note = _classify(method, sample)
+            owner, django_route, note, switch = _classify(method, sample)
             if django_route:
                 reached.add(django_route)
-            add(rule.rule, owner, method, flask=rule.rule, django=django_route, note=note)
+            add(
+                rule.rule,
+                owner,
+                method,
+                flask=rule.rule,
+                django=django_route,
+                note=note,
+                switch=switch,
+            )
             counted[owner] += 1
     for route in django_routes():
         if route.route in reached:
@@ -309,20 +321,26 @@ def _rule_methods(rule: Any) -> list[str]:
     return sorted(methods)
 
 
-def _classify(method: str, sample: str) -> tuple[str, str | None, str]:
-    """(owner class, Django route reached, note) for ``method`` on a Flask rule's sample."""
+def _classify(method: str, sample: str) -> tuple[str, str | None, str, dict[str, Any] | None]:
+    """(owner class, Django route reached, note, switch) for ``method`` on a rule's sample."""
     from .routing import decide_path, view_methods
     from .switches import current_switches
 
     decision = decide_path(method, sample)
     owner: str = decision.owner
     note = ""
+    switched = None
     for switch in current_switches():
         if switch.rule.matches(method, sample):
             owner = switch.rule.owner
-            note = f"switch {switch.rule.pattern!r}"
+            switched = {
+                "pattern": switch.rule.pattern,
+                "methods": sorted(switch.rule.methods or ()),
+                "owner": owner,
+                "percent": switch.percent,
+            }
             if switch.percent < 100:
-                note += f" ({switch.percent}% canary)"
+                note = f"{switch.percent}% canary, the rest forwarded"
             break
     try:
         match = resolve(sample)
@@ -331,12 +349,15 @@ def _classify(method: str, sample: str) -> tuple[str, str | None, str]:
     django_route = "/" + match.route if match is not None and match.route is not None else None
     allowed = view_methods(match.func) if match is not None else None
     if owner == "flask":
-        return "forwarded", None, note
+        # Django's route is reached (not Django-only) even while Flask answers.
+        return "forwarded", django_route, note, switched
     if match is None:
-        why = {"static": "Django's STATIC_URL or MEDIA_URL prefix covers it"}.get(
-            decision.source, note or f"a rule sends it to {owner}"
+        why = (
+            "Django's STATIC_URL or MEDIA_URL prefix covers it"
+            if decision.source == "static" and switched is None
+            else f"a {'switch' if switched else 'rule'} sends it to {owner}"
         )
-        return "conflict", None, f"{why}, but Django does not resolve the path (404)"
+        return "conflict", None, f"{why}, but Django does not resolve the path (404)", switched
     if allowed is not None and method not in allowed:
-        return "conflict", django_route, f"Django's view does not allow {method}"
-    return "ported", django_route, note
+        return "conflict", django_route, f"Django's view does not allow {method}", switched
+    return "ported", django_route, note, switched

@@ -12,11 +12,10 @@ from time import perf_counter
 
 from django.http import HttpRequest, HttpResponseBase
 
+from .decided import recorded_decision
 from .forwarding import forward_request
-from .identity.issuer import identity_headers
-from .routing import Decision, decide_request
-from .traffic import record
-from .wsgi import DECIDED
+from .routing import decide_request
+from .traffic import HANDED_TO_FLASK, record_request
 
 
 class StranglerMiddleware:
@@ -30,17 +29,12 @@ class StranglerMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         started = perf_counter()
-        # The WSGI fast path (strangler.wsgi) has already decided.
-        decision: Decision = request.META.get(DECIDED) or decide_request(request)
+        # The WSGI fast path (strangler.wsgi) may have decided already.
+        decision = recorded_decision(request.META) or decide_request(request)
         if decision.owner == "flask":
-            response = forward_request(request, extra_headers=identity_headers(request))
+            response = forward_request(request)
         else:
             response = self.get_response(request)
-        record(
-            decision.route,
-            request.method or "GET",
-            "flask" if decision.owner == "flask" else "django",
-            response.status_code,
-            perf_counter() - started,
-        )
+        handed = getattr(request, HANDED_TO_FLASK, False)
+        record_request(decision, request.method, response.status_code, started, flask=handed)
         return response

@@ -29,11 +29,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any
 
 from django.core.cache import caches
 
 from .conf import conf_cache, get_conf
+from .routing import Decision
 
 logger = logging.getLogger("strangler.traffic")
 
@@ -227,10 +229,25 @@ def _flush_at_exit(recorder: TrafficRecorder) -> None:
         logger.debug("traffic: final flush failed", exc_info=True)
 
 
-def record(route: str, method: str, side: str, status: int, seconds: float) -> None:
-    """Count one request under ``route`` (a rule or pattern label) if ``TRAFFIC`` is on."""
+# Set on a request a Django view handed to Flask (``forward_to_flask``), so the
+# middleware counts it on Flask's side.
+HANDED_TO_FLASK = "_strangler_handed_to_flask"
+
+
+def record_request(
+    decision: Decision, method: str | None, status: int, started: float, *, flask: bool = False
+) -> None:
+    """Count a request an entry path answered: ``started`` is its ``perf_counter()``.
+
+    Called by the middleware and the WSGI fast path, so the count and the
+    clock cover the same steps whichever entry answered; ``flask`` says a
+    Django view handed the request to Flask.
+    """
     if get_conf()["TRAFFIC"]:
-        traffic_recorder().record(route, method, side, status, seconds)
+        side = "flask" if flask or decision.owner == "flask" else "django"
+        traffic_recorder().record(
+            decision.route, method or "GET", side, status, perf_counter() - started
+        )
 
 
 def read_traffic() -> dict[Key, RouteStats]:
@@ -250,11 +267,16 @@ def hits_by_route(traffic: dict[Key, RouteStats]) -> dict[tuple[str, str], dict[
     return result
 
 
-def by_route(traffic: dict[Key, RouteStats]) -> dict[str, RouteStats]:
-    """Every side and method of a route added together (the status page's columns)."""
-    result: dict[str, RouteStats] = {}
-    for (route, _, _), stats in traffic.items():
-        result.setdefault(route, RouteStats()).merge(stats)
+def stats_for(traffic: dict[Key, RouteStats], route: str, methods: list[str]) -> RouteStats:
+    """``route``'s counts for ``methods``, both sides added (a status page row).
+
+    ``"*"`` in ``methods`` stands for every method; HEAD is counted with GET.
+    """
+    wanted = set(methods) | ({"HEAD"} if "GET" in methods else set())
+    result = RouteStats()
+    for (label, method, _), stats in traffic.items():
+        if label == route and ("*" in wanted or method in wanted):
+            result.merge(stats)
     return result
 
 

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
 from .forwarding import forward_request
-from .identity.issuer import identity_headers
+from .traffic import HANDED_TO_FLASK
 
 
 @csrf_exempt
@@ -29,4 +29,5 @@ def forward_to_flask(request: HttpRequest, *args: object, **kwargs: object) -> H
     with ``STRANGLER["ROUTES"]`` when it must reach the client untouched.
     URL arguments are accepted and ignored: the path sent is the request's.
     """
-    return forward_request(request, extra_headers=identity_headers(request))
+    setattr(request, HANDED_TO_FLASK, True)  # counted on Flask's side in traffic
+    return forward_request(request)

@@ -32,18 +32,13 @@ from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
 from django.core.signals import request_finished, request_started
 from django.http import HttpResponseBase
 
-from .forwarding import open_upstream
+from .decided import record_decision
+from .forwarding import send_upstream
 from .forwarding.errors import ForwardingError
 from .forwarding.response import error_response
-from .identity.issuer import get_signer, identity_headers
-from .identity.tokens import KeyConfigError
+from .forwarding.signing import get_signer
 from .routing import decide_request
-from .traffic import record
-
-# The Decision, set on the environ of requests this handler passed on to
-# Django, so the middleware does not decide a second time. Clients cannot set
-# environ keys without the HTTP_ prefix.
-DECIDED = "strangler.decided"
+from .traffic import record_request
 
 StartResponse = Callable[..., Any]
 
@@ -59,7 +54,7 @@ class StranglerWSGIHandler:
         # is built from; the original must reach Django's handler untouched.
         request = WSGIRequest(dict(environ))
         decision = decide_request(request)
-        environ[DECIDED] = decision
+        record_decision(environ, decision)
         if decision.owner != "flask":
             return self.django_app(environ, start_response)
         try:
@@ -68,31 +63,22 @@ class StranglerWSGIHandler:
             # Django's own 400 (and its security log line), as without this handler.
             return self.django_app(environ, start_response)
         started = perf_counter()
-        method = request.method or "GET"
-        with_signals = _mints_identity()
+        # Django code (the session, the user) runs only when the signer needs it.
+        with_signals = get_signer().runs_django_code()
         if with_signals:
             request_started.send(sender=self.__class__, environ=environ)
         try:
-            upstream, headers = open_upstream(
-                request, host=host, extra_headers=identity_headers(request)
-            )
+            upstream = send_upstream(request, host=host)
         except ForwardingError as error:
             response = error_response(request, error)
-            elapsed = perf_counter() - started
-            record(decision.route, method, "flask", response.status_code, elapsed)
+            record_request(decision, request.method, response.status_code, started)
             if with_signals:
                 response.close()  # sends request_finished
             start_response(_status_line(response), list(response.items()))
             return [response.content]
-        record(
-            decision.route,
-            request.method or "GET",
-            "flask",
-            upstream.status,
-            perf_counter() - started,
-        )
+        record_request(decision, request.method, upstream.status, started)
         reason = upstream.reason or _default_reason(upstream.status)
-        start_response(f"{upstream.status} {reason}", headers)
+        start_response(f"{upstream.status} {reason}", upstream.headers)
         return ForwardedBody(upstream.body, upstream.close, finished=with_signals)
 
 
@@ -120,13 +106,6 @@ def get_wsgi_application() -> StranglerWSGIHandler:
     """Django's WSGI application, behind the fast path for forwarded requests."""
     django.setup(set_prefix=False)
     return StranglerWSGIHandler(WSGIHandler())
-
-
-def _mints_identity() -> bool:
-    try:
-        return get_signer() is not None
-    except KeyConfigError:  # identity_headers logs it and mints nothing
-        return False
 
 
 def _status_line(response: HttpResponseBase) -> str:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ..inventory import FlaskAppError, Inventory, build_inventory
 from ..models import RouteSwitch
-from ..traffic import by_route, hits_by_route, read_traffic
+from ..traffic import hits_by_route, read_traffic, stats_for
 
 CHANGE_PERMISSION = "strangler.change_routeswitch"
 
@@ -24,36 +24,33 @@ CHANGE_PERMISSION = "strangler.change_routeswitch"
 def status_page(request: HttpRequest) -> HttpResponse:
     """Progress, every route with its owner, switch and traffic, and the switch controls."""
     traffic = read_traffic()
-    per_route = by_route(traffic)
     error = ""
     try:
         inventory = build_inventory(hits_by_route(traffic))
     except FlaskAppError as exc:
         inventory, error = Inventory(), str(exc)
-    switches = {(s.pattern, s.methods): s for s in RouteSwitch.objects.all()}
     rows: list[dict[str, Any]] = []
     for entry in inventory.routes:
-        stats = per_route.get(entry.route)
-        p50 = stats.percentile(0.5) if stats else None
+        stats = stats_for(traffic, entry.route, entry.methods)
+        p50 = stats.percentile(0.5)
         rows.append(
             {
                 "entry": entry,
-                "hits": stats.hits if stats else 0,
+                "hits": stats.hits,
                 "p50_ms": None if p50 is None else round(p50 * 1000, 1),
-                "errors": stats.errors if stats else 0,
-                "switch": next(
-                    (s for (pattern, _), s in switches.items() if pattern == entry.route), None
-                ),
+                "errors": stats.errors,
             }
         )
     counts = dict.fromkeys(("ported", "forwarded", "conflict", "django_only"), 0)
     for entry in inventory.routes:
         counts[entry.owner] += len(entry.methods)
+    # The busiest rows with traffic, for the chart (20 SVG units a row).
+    top = sorted((row for row in rows if row["hits"]), key=lambda row: -row["hits"])[:8]
     context = {
         "inventory": inventory,
         "rows": rows,
         "counts": counts,
-        "switches": list(switches.values()),
+        "switches": RouteSwitch.objects.all(),
         "owners": RouteSwitch.Owner.choices,
         "can_switch": _can_switch(request),
         "flask_error": error,
@@ -61,7 +58,8 @@ def status_page(request: HttpRequest) -> HttpResponse:
         "traffic_percent": None
         if inventory.progress_traffic is None
         else round(inventory.progress_traffic * 100, 1),
-        "top": sorted(rows, key=lambda row: -row["hits"])[:8],
+        "top": top,
+        "chart_height": len(top) * 20,
     }
     return render(request, "strangler/status.html", context)
 
