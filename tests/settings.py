@@ -64,6 +64,7 @@ STRANGLER = {
     "UPSTREAM": os.environ.get("STRANGLER_TEST_UPSTREAM", "http://127.0.0.1:9"),
     "READ_TIMEOUT": 10.0,
     "SWITCH_TTL": float(os.environ.get("STRANGLER_TEST_SWITCH_TTL", "5")),
+    "TRAFFIC_FLUSH": float(os.environ.get("STRANGLER_TEST_TRAFFIC_FLUSH", "10")),
 }
 if os.environ.get("STRANGLER_TEST_FLASK_APP"):
     STRANGLER["FLASK_APP"] = os.environ["STRANGLER_TEST_FLASK_APP"]
