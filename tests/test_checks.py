@@ -31,6 +31,7 @@ def test_the_test_settings_are_clean() -> None:
         ({"UPSTREAM": "wsgi:no_such_module:app"}, "strangler.E004"),
         ({"ROUTES": {"api/**": "flask"}}, "strangler.E007"),
         ({"ROUTES": {"/api/**": "shadowy"}}, "strangler.E007"),
+        ({"ROUTES": {"GET;POST /api/**": "django"}}, "strangler.E007"),
         ({"READ_TIMEOUT": 0}, "strangler.E008"),
         ({"CONNECT_TIMEOUT": "5"}, "strangler.E008"),
         ({"POOL_SIZE": 1.5}, "strangler.E008"),
@@ -100,6 +101,8 @@ def test_switch_settings() -> None:
     assert "strangler.E062" in ids(STRANGLER={"SWITCH_TTL": 0})
     assert "strangler.E062" in ids(STRANGLER={"SWITCH_TTL": "5"})
     assert "strangler.E063" in ids(STRANGLER={"CACHE": "shared"})
+    assert "strangler.E064" in ids(STRANGLER={"METRICS_TOKEN": "short"})
+    assert "strangler.E064" not in ids(STRANGLER={"METRICS_TOKEN": "x" * 16})
     local = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     assert "strangler.W060" in ids(CACHES=local)
     redis = {

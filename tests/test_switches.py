@@ -273,3 +273,24 @@ def test_a_switch_flipped_on_one_front_reaches_another_and_survives_outages(
         for front in (front_a, front_b):
             front.process.terminate()
             front.process.wait(timeout=10)
+
+
+@pytest.mark.django_db
+def test_the_canary_key_is_the_session_cookie_else_the_address(
+    settings, fresh_cache, committed, rf
+) -> None:
+    from strangler.routing import decide_request
+
+    with committed():
+        RouteSwitch.objects.create(pattern="/legacy/**", owner="django", percent=50)
+    inside = next(f"s{i}" for i in range(100) if canary_bucket(f"s{i}") < 50)
+    outside = next(f"s{i}" for i in range(100) if canary_bucket(f"s{i}") >= 50)
+    for _ in range(3):  # sticky
+        assert (
+            decide_request(rf.get("/legacy/x", HTTP_COOKIE=f"sessionid={inside}")).owner == "django"
+        )
+        assert (
+            decide_request(rf.get("/legacy/x", HTTP_COOKIE=f"sessionid={outside}")).owner == "flask"
+        )
+    address = next(f"10.0.0.{i}" for i in range(1, 200) if canary_bucket(f"10.0.0.{i}") < 50)
+    assert decide_request(rf.get("/legacy/x", REMOTE_ADDR=address)).owner == "django"

@@ -231,6 +231,16 @@ def check_porting(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 id="strangler.E062",
             )
         )
+    token = conf["METRICS_TOKEN"]
+    if token is not None and (not isinstance(token, str) or len(token) < 16):
+        errors.append(
+            Error(
+                "STRANGLER['METRICS_TOKEN'] must be None or a secret string of at least 16 "
+                "characters.",
+                hint="Generate one: python -c 'import secrets; print(secrets.token_urlsafe())'",
+                id="strangler.E064",
+            )
+        )
     cache = conf["CACHE"]
     caches = getattr(django_settings, "CACHES", {}) or {"default": {}}
     if cache not in caches:

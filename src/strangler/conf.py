@@ -80,6 +80,9 @@ DEFAULTS: dict[str, Any] = {
     "TRAFFIC": True,
     # Seconds between merges of a process's traffic counts into the shared cache.
     "TRAFFIC_FLUSH": 10,
+    # Secret a Prometheus scraper sends as "Authorization: Bearer ..." to read
+    # /_strangler/metrics without a staff login; None: staff only.
+    "METRICS_TOKEN": None,
     # Seconds to wait for a TCP (and TLS) connection to the upstream: 504 after.
     "CONNECT_TIMEOUT": 5.0,
     # Seconds to wait for each read from (or write to) the upstream: 504 after.

@@ -142,11 +142,16 @@ class Decision:
 
 
 def decide(
-    method: str, path: str, *, urlconf: Any = None, sticky_key: str | None = None
+    method: str,
+    path: str,
+    *,
+    urlconf: Any = None,
+    sticky_key: str | Callable[[], str | None] | None = None,
 ) -> Decision:
     """Who answers ``method`` on ``path`` (the decoded path Django and Flask route on).
 
-    ``sticky_key`` (a session or user identifier) places the request in a
+    ``sticky_key`` (a session or user identifier, or a callable returning one,
+    called only when a canary switch matches) places the request in a
     percentage canary's share; without one, a canary sends it to Flask.
     """
     # Imported here: switches imports this module for Rule.
@@ -157,8 +162,10 @@ def decide(
     if switches:
         for switch in switches:
             if switch.rule.matches(method, path):
-                owner = switch.owner_for(sticky_key)
-                return Decision(owner, static.route, "switch")
+                if switch.percent >= 100:
+                    return Decision(switch.rule.owner, static.route, "switch")
+                key = sticky_key() if callable(sticky_key) else sticky_key
+                return Decision(switch.owner_for(key), static.route, "switch")
     return static
 
 
@@ -168,7 +175,8 @@ def decide_request(request: HttpRequest) -> Decision:
         request.method or "GET",
         request.path_info,
         urlconf=getattr(request, "urlconf", None),
-        sticky_key=sticky_key(request.COOKIES, request.META),
+        # Parsing cookies costs: only a matching canary switch asks for the key.
+        sticky_key=lambda: sticky_key(request.COOKIES, request.META),
     )
 
 

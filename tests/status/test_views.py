@@ -98,6 +98,23 @@ def test_a_bad_switch_is_refused_and_nothing_saved(client, lead, porting) -> Non
     assert not RouteSwitch.objects.exists()
 
 
+def test_metrics_for_a_scraper_with_the_token(client, db, settings, porting) -> None:
+    settings.STRANGLER = {**settings.STRANGLER, "METRICS_TOKEN": "s3cret-token-of-some-length"}
+    ok = client.get("/_strangler/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token-of-some-length")
+    assert ok.status_code == 200
+    assert b"# TYPE strangler_requests_total counter" in ok.content
+    for header in (
+        "Bearer wrong-token-of-some-length",
+        "Basic s3cret-token-of-some-length",
+        "Bearer s3cret-token-of-some-lengt",
+        "",
+    ):
+        denied = client.get("/_strangler/metrics", HTTP_AUTHORIZATION=header)
+        assert denied.status_code == 302, header  # to the login page
+    settings.STRANGLER = {**settings.STRANGLER, "METRICS_TOKEN": None}
+    assert client.get("/_strangler/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 302
+
+
 def test_metrics_in_prometheus_text_format(client, staff, porting) -> None:
     recorder = traffic_recorder()
     recorder.record("/api/users/<int:user_id>", "GET", "django", 200, 0.004)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from django.contrib import messages
@@ -12,9 +13,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from ..conf import get_conf
 from ..inventory import FlaskAppError, Inventory, build_inventory
 from ..models import RouteSwitch
 from ..traffic import hits_by_route, read_traffic, stats_for
+from .metrics import render_metrics
 
 CHANGE_PERMISSION = "strangler.change_routeswitch"
 
@@ -107,9 +110,21 @@ def _describe(exc: Exception) -> str:
 
 
 @require_GET
-@staff_member_required
 def metrics(request: HttpRequest) -> HttpResponse:
-    """Traffic in Prometheus's text format (needs ``django-strangler[metrics]``)."""
-    from .metrics import render_metrics
+    """Traffic in Prometheus's text format: for staff, or a scraper with ``METRICS_TOKEN``."""
+    if _bearer_matches(request, get_conf()["METRICS_TOKEN"]):
+        return render_metrics()
+    return _metrics_for_staff(request)
 
+
+@staff_member_required
+def _metrics_for_staff(request: HttpRequest) -> HttpResponse:
     return render_metrics()
+
+
+def _bearer_matches(request: HttpRequest, token: object) -> bool:
+    if not isinstance(token, str) or not token:
+        return False
+    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+    # Constant-time comparison: the token is a secret.
+    return scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(), token.encode())
