@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from typing import Any
@@ -63,11 +64,9 @@ DATABASES = {"default": {**database_settings(), "ENGINE": "strangler.db.backends
 STRANGLER = {
     "UPSTREAM": os.environ.get("STRANGLER_TEST_UPSTREAM", "http://127.0.0.1:9"),
     "READ_TIMEOUT": 10.0,
-    "SWITCH_TTL": float(os.environ.get("STRANGLER_TEST_SWITCH_TTL", "5")),
-    "TRAFFIC_FLUSH": float(os.environ.get("STRANGLER_TEST_TRAFFIC_FLUSH", "10")),
+    # Live fronts (gunicorn subprocesses) take extra keys from the test that starts them.
+    **json.loads(os.environ.get("STRANGLER_TEST_EXTRA", "{}")),
 }
-if os.environ.get("STRANGLER_TEST_FLASK_APP"):
-    STRANGLER["FLASK_APP"] = os.environ["STRANGLER_TEST_FLASK_APP"]
 
 # A file cache of this process's own: shared by processes like Redis would be
 # (no W060), with nothing to start; fronts started by the switch tests share

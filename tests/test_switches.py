@@ -236,7 +236,7 @@ def test_a_switch_flipped_on_one_front_reaches_another_and_survives_outages(
     database = connection.settings_dict
     env = {
         "STRANGLER_TEST_REDIS_URL": throwaway_redis.url,
-        "STRANGLER_TEST_SWITCH_TTL": str(ttl),
+        "STRANGLER_TEST_EXTRA": json.dumps({"SWITCH_TTL": ttl}),
         "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
         f"{database['NAME']}",
     }

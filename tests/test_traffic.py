@@ -113,13 +113,15 @@ def test_fronts_add_to_one_aggregate_that_outlives_them(upstream, redis_cache) -
     """Two gunicorn fronts count into one Redis; a stopped front flushes on its way out."""
     from tests.conftest import start_front
 
-    env = {
-        "STRANGLER_TEST_REDIS_URL": redis_cache.url,
-        "STRANGLER_TEST_TRAFFIC_FLUSH": "0.5",
-        "STRANGLER_TEST_FLASK_APP": "tests.porting_app:app",
-    }
-    first = start_front(upstream.url, env)
-    second = start_front(upstream.url, {**env, "STRANGLER_TEST_TRAFFIC_FLUSH": "3600"})
+    def env(flush: float) -> dict[str, str]:
+        extra = {"TRAFFIC_FLUSH": flush, "FLASK_APP": "tests.porting_app:app"}
+        return {
+            "STRANGLER_TEST_REDIS_URL": redis_cache.url,
+            "STRANGLER_TEST_EXTRA": json.dumps(extra),
+        }
+
+    first = start_front(upstream.url, env(0.5))
+    second = start_front(upstream.url, env(3600))
     try:
         for number in range(5):
             assert _get(f"{first.url}/api/users/{number}") == 200

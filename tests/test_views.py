@@ -73,3 +73,19 @@ def test_methods_split_through_a_live_front(front) -> None:
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.headers["X-Upstream"] == "flask"
         assert json.load(response)["method"] == "PUT"
+
+
+@pytest.mark.usefixtures("forward_to")
+def test_the_decision_is_kept_on_the_request_for_inner_code(client: Client, settings) -> None:
+    from strangler.decided import recorded_decision
+
+    settings.STRANGLER = {**settings.STRANGLER, "ROUTES": {"GET /django-echo/**": "shadow"}}
+    response = client.get("/django-echo/x")
+    assert response.json()["by"] == "django"  # shadow: Django answers
+    decision = recorded_decision(response.wsgi_request.META)
+    assert decision is not None
+    assert (decision.owner, decision.route, decision.source) == (
+        "shadow",
+        "/django-echo/<path:rest>",
+        "rule",
+    )

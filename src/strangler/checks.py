@@ -59,6 +59,35 @@ def unknown_key_error(where: str, key: object, known: dict[str, Any], id: str) -
     )
 
 
+def shared_cache_errors(
+    alias: object, *, setting: str, missing_id: str, local_id: str, local_risk: str
+) -> list[CheckMessage]:
+    """The cache ``alias`` is in ``CACHES`` (else ``missing_id``) and shared between
+    processes (a local-memory or dummy cache is ``local_id``, saying ``local_risk``).
+    """
+    caches = getattr(settings, "CACHES", None) or {"default": {}}  # Django's: a LocMemCache
+    if alias not in caches:
+        return [
+            Error(
+                f"{setting} names the cache {alias!r}, which is not in CACHES.",
+                hint=f"Use one of: {', '.join(map(repr, caches))}.",
+                id=missing_id,
+            )
+        ]
+    backend = str(caches[alias].get("BACKEND", "LocMemCache"))
+    if backend.endswith(("LocMemCache", "DummyCache")):
+        return [
+            Warning(
+                f"{setting} ({alias!r}) is a {backend.rsplit('.', 1)[-1]}, which other "
+                f"processes do not share: {local_risk}.",
+                hint=f"Point {setting} at a shared cache: Redis "
+                "(django.core.cache.backends.redis.RedisCache), Memcached or the database.",
+                id=local_id,
+            )
+        ]
+    return []
+
+
 def _check_upstream(value: object) -> list[CheckMessage]:
     try:
         upstream = parse_upstream(value)
@@ -201,8 +230,6 @@ def check_catch_all(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
 @register(Tags.compatibility)
 def check_porting(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """The Flask app for the inventory loads; switches have a TTL and a cache to travel in."""
-    from django.conf import settings as django_settings
-
     from .inventory import FlaskAppError, load_flask_app
 
     errors: list[CheckMessage] = []
@@ -241,27 +268,12 @@ def check_porting(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 id="strangler.E064",
             )
         )
-    cache = conf["CACHE"]
-    caches = getattr(django_settings, "CACHES", {}) or {"default": {}}
-    if cache not in caches:
-        errors.append(
-            Error(
-                f"STRANGLER['CACHE'] names the cache {cache!r}, which is not in CACHES.",
-                hint=f"Use one of: {', '.join(map(repr, caches))}.",
-                id="strangler.E063",
-            )
-        )
-    else:
-        backend = str(caches[cache].get("BACKEND", "LocMemCache"))
-        if backend.endswith(("LocMemCache", "DummyCache")):
-            errors.append(
-                Warning(
-                    f"STRANGLER['CACHE'] ({cache!r}) is a {backend.rsplit('.', 1)[-1]}, which "
-                    f"other processes do not share: switches reach other workers and fronts "
-                    f"only by expiry, and traffic is counted per process.",
-                    hint="Point it at Redis (django.core.cache.backends.redis.RedisCache) or "
-                    "the database cache.",
-                    id="strangler.W060",
-                )
-            )
+    errors += shared_cache_errors(
+        conf["CACHE"],
+        setting="STRANGLER['CACHE']",
+        missing_id="strangler.E063",
+        local_id="strangler.W060",
+        local_risk="switches reach other workers and fronts only by expiry, and traffic is "
+        "counted per process",
+    )
     return errors

@@ -12,8 +12,10 @@ from time import perf_counter
 
 from django.http import HttpRequest, HttpResponseBase
 
-from .decided import recorded_decision
+from .decided import record_decision, recorded_decision
 from .forwarding import forward_request
+from .forwarding.paths import AmbiguousPath
+from .forwarding.response import error_response
 from .routing import decide_request
 from .traffic import HANDED_TO_FLASK, record_request
 
@@ -30,7 +32,14 @@ class StranglerMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         started = perf_counter()
         # The WSGI fast path (strangler.wsgi) may have decided already.
-        decision = recorded_decision(request.META) or decide_request(request)
+        decision = recorded_decision(request.META)
+        if decision is None:
+            try:
+                decision = decide_request(request)
+            except AmbiguousPath as error:
+                return error_response(request, error)
+            # Inner code (the shadow replay) reads it with recorded_decision().
+            record_decision(request.META, decision)
         if decision.owner == "flask":
             response = forward_request(request)
         else:

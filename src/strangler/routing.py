@@ -33,6 +33,7 @@ from django.http import HttpRequest
 from django.urls import Resolver404, resolve
 
 from .conf import conf_cache, get_conf
+from .forwarding.paths import request_path
 
 Owner = Literal["django", "flask", "shadow"]
 OWNERS: tuple[Owner, ...] = ("django", "flask", "shadow")
@@ -170,10 +171,15 @@ def decide(
 
 
 def decide_request(request: HttpRequest) -> Decision:
-    """``decide`` for a Django request: its method, path and canary key."""
+    """``decide`` for a Django request: its method, canonical path and canary key.
+
+    Decided on the canonical path, the one Flask will route on
+    (``strangler.forwarding.paths``); raises ``AmbiguousPath`` for a path the two
+    frameworks could read differently.
+    """
     return decide(
         request.method or "GET",
-        request.path_info,
+        request_path(request),
         urlconf=getattr(request, "urlconf", None),
         # Parsing cookies costs: only a matching canary switch asks for the key.
         sticky_key=lambda: sticky_key(request.COOKIES, request.META),

@@ -7,6 +7,7 @@ The screenshots go to ``$STRANGLER_SCREENSHOTS`` when set, else the test's tmp d
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -52,7 +53,7 @@ def front_url(settings, upstream, throwaway_redis):
         upstream.url,
         {
             "STRANGLER_TEST_REDIS_URL": throwaway_redis.url,
-            "STRANGLER_TEST_FLASK_APP": "tests.porting_app:app",
+            "STRANGLER_TEST_EXTRA": json.dumps({"FLASK_APP": "tests.porting_app:app"}),
             "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
             f"{database['NAME']}",
         },

@@ -17,7 +17,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 from django.views.debug import SafeExceptionReporterFilter
 
-from ..checks import unknown_key_error
+from ..checks import shared_cache_errors, unknown_key_error
 from ..conf import FLASK_SESSION_DEFAULTS, IDENTITY_DEFAULTS, get_conf
 from .tokens import ALGORITHMS, KeyConfigError, load_signing_key, load_verifying_key
 
@@ -270,25 +270,13 @@ def _check_cutover(value: object) -> list[CheckMessage]:
                 id="strangler.E034",
             )
         )
-    cache = getattr(settings, "CACHES", {}).get(conf["CACHE"])
-    backend = (cache or {}).get("BACKEND", "django.core.cache.backends.locmem.LocMemCache")
-    if cache is None and conf["CACHE"] != "default":
-        errors.append(
-            Error(
-                f"FLASK_SESSION['CACHE'] names the cache {conf['CACHE']!r}, not in CACHES.",
-                id="strangler.E031",
-            )
-        )
-    elif backend.endswith(("LocMemCache", "DummyCache")):
-        errors.append(
-            Warning(
-                f"The cut-over remembers used Flask cookies in a {backend.rsplit('.', 1)[-1]}, "
-                f"which other processes do not share: a copied cookie could be used once per "
-                f"process.",
-                hint="Point FLASK_SESSION['CACHE'] at a shared cache (Redis, Memcached, database).",
-                id="strangler.W035",
-            )
-        )
+    errors += shared_cache_errors(
+        conf["CACHE"],
+        setting="FLASK_SESSION['CACHE']",
+        missing_id="strangler.E031",
+        local_id="strangler.W035",
+        local_risk="a copied Flask cookie could be used once per process",
+    )
     return errors
 
 
