@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 from typing import Any
 
@@ -71,10 +73,12 @@ STRANGLER = {
 # A file cache of this process's own: shared by processes like Redis would be
 # (no W060), with nothing to start; fronts started by the switch tests share
 # a throwaway Redis instead.
+_CACHE_DIR = tempfile.mkdtemp(prefix="strangler-tests-cache-")
+atexit.register(shutil.rmtree, _CACHE_DIR, ignore_errors=True)
 CACHES: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": tempfile.mkdtemp(prefix="strangler-tests-cache-"),
+        "LOCATION": _CACHE_DIR,
     }
 }
 if os.environ.get("STRANGLER_TEST_REDIS_URL"):

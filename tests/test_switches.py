@@ -255,7 +255,8 @@ def test_a_switch_flipped_on_one_front_reaches_another_and_survives_outages(
             lambda: all(_get_json(front_b.url + path).get("method") == "GET" for _ in range(6)),
             timeout=ttl + 2,
         )
-        assert elapsed <= ttl + 0.5
+        # Within the TTL, plus the requests' own time on a busy machine.
+        assert elapsed <= ttl + 1.0
         assert _get_json(front_a.url + path)["method"] == "GET"  # Flask's echo answers
 
         # The cached table vanishes: front B cannot reach its database, keeps its table.
