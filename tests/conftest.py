@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import socket
@@ -63,6 +64,24 @@ def close_responses(*responses: Any) -> None:
             response.close()
         finally:
             request_finished.connect(close_old_connections)
+
+
+@pytest.fixture(autouse=True)
+def _no_switches_or_traffic_between_tests() -> Iterator[None]:
+    """Each test starts without the switch table or traffic counts of the one before.
+
+    Both live in process memory and in the cache, which outlive a test's
+    database transaction.
+    """
+    yield
+    from django.core.cache import caches
+
+    from strangler import switches, traffic
+
+    switches.switch_table.cache_clear()
+    traffic.traffic_recorder().discard()
+    with contextlib.suppress(Exception):  # a test may have stopped or replaced the cache
+        caches["default"].delete_many([switches.CACHE_KEY, traffic.CACHE_KEY])
 
 
 @pytest.fixture(scope="session")

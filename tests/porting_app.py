@@ -61,6 +61,11 @@ def ported_no_slash() -> ResponseReturnValue:
     return _echo()
 
 
+@app.route("/docs/<path:page>")  # Django has docs/<str:section>/<str:page>: they overlap
+def docs(page: str) -> ResponseReturnValue:
+    return _echo(page=page)
+
+
 @app.route("/prices/<float:amount>")
 def price(amount: float) -> ResponseReturnValue:
     return _echo(amount=amount)

@@ -37,3 +37,19 @@ def test_bad_switches_name_the_field(fields: dict, field: str) -> None:
     with pytest.raises(ValidationError) as raised:
         switch.full_clean(validate_unique=False, validate_constraints=False)
     assert set(raised.value.message_dict) == {field}
+
+
+def test_an_admin_change_reaches_the_front_door(admin_client, django_capture_on_commit_callbacks):
+    from strangler.routing import decide
+
+    assert decide("GET", "/api/users/7").owner == "django"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            "/admin/strangler/routeswitch/add/",
+            {"pattern": "/api/users/*", "methods": "get", "owner": "flask", "percent": 100},
+        )
+    assert response.status_code == 302, response.content
+    assert RouteSwitch.objects.get().methods == "GET"
+    assert decide("GET", "/api/users/7").owner == "flask"
+    assert decide("PUT", "/api/users/7").owner == "flask"  # Flask's already: no view allows it
+    assert decide("GET", "/api/things/7").owner == "django"

@@ -50,6 +50,7 @@ urlpatterns = [
     path("api/users/<int:user_id>", api_user),
     path("api/things/<int:pk>", ThingView.as_view()),
     path("reports/<slug:name>", report),
+    path("docs/<str:section>/<str:page>", ported),
     path("handed-back/<path:rest>", forward_to_flask),
     path("django-echo/<path:rest>", echo_path),
     path("ported/", ported),

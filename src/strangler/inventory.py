@@ -287,7 +287,7 @@ def build_inventory(traffic: dict[tuple[str, str], dict[str, int]] | None = None
         if route.route in reached:
             continue
         methods = sorted(route.methods - {"HEAD", "OPTIONS"}) if route.methods else ["*"]
-        note = _slash_twin(route.sample)
+        note = _flask_near(route.sample)
         for method in methods:
             add(route.route, "django_only", method, django=route.route, note=note)
     total = sum(counted.values())
@@ -302,9 +302,19 @@ def build_inventory(traffic: dict[tuple[str, str], dict[str, int]] | None = None
     return inventory
 
 
-def _slash_twin(sample: str | None) -> str:
-    """A note when Flask has the same route with the other trailing-slash spelling."""
-    if not sample or sample == "/":
+def _flask_near(sample: str | None) -> str:
+    """A note for a Django-only route Flask nearly has (by the paths they accept).
+
+    Flask accepts the Django sample although no Flask sample reached Django:
+    the two accept some paths in common (converters differ). Or Flask has the
+    other trailing-slash spelling, which the front door does not join.
+    """
+    if not sample:
+        return ""
+    overlapping = flask_rule_for("GET", sample)
+    if overlapping:
+        return f"overlaps Flask's {overlapping}: their converters accept different paths"
+    if sample == "/":
         return ""
     twin = sample[:-1] if sample.endswith("/") else sample + "/"
     rule = flask_rule_for("GET", twin)

@@ -160,6 +160,11 @@ class TrafficRecorder:
                     self._pending.setdefault(key, RouteStats()).merge(stats)
         return merged
 
+    def discard(self) -> None:
+        """Forget the counts not flushed yet."""
+        with self._lock:
+            self._pending.clear()
+
     def _merge_into_cache(self, pending: dict[Key, RouteStats]) -> bool:
         cache = caches[self.cache_alias]
         token = uuid.uuid4().hex
@@ -287,7 +292,5 @@ def iter_stats(traffic: dict[Key, RouteStats]) -> Iterator[tuple[Key, RouteStats
 
 def reset_traffic() -> None:
     """Forget the shared counts (and this process's pending ones)."""
-    recorder = traffic_recorder()
-    with recorder._lock:
-        recorder._pending.clear()
+    traffic_recorder().discard()
     caches[str(get_conf()["CACHE"])].delete(CACHE_KEY)

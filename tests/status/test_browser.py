@@ -101,8 +101,8 @@ def test_the_status_page_in_chromium(front_url: str, page_data, tmp_path: Path) 
             page.fill("#id_password", "a-long-test-password")
             page.click("input[type=submit]")
             page.wait_for_url(f"{front_url}/_strangler/")
-            # 2 of 15 Flask route x methods: the switch sends GET /api/things/* back to Flask.
-            assert page.text_content("[data-testid=routes-progress]") == "13.3%"
+            # 2 of 16 Flask route x methods: the switch sends GET /api/things/* back to Flask.
+            assert page.text_content("[data-testid=routes-progress]") == "12.5%"
             page.screenshot(path=str(shots / "status-page.png"), full_page=True)
             assert page.locator("svg.bars rect").count() == 6  # the rows with traffic
             assert page.locator("table.routes tbody tr").count() > 10
@@ -112,7 +112,7 @@ def test_the_status_page_in_chromium(front_url: str, page_data, tmp_path: Path) 
             row.locator("button.to-django").click()
             page.wait_for_selector(".message")
             assert "now goes to django" in page.text_content(".message")
-            assert page.text_content("[data-testid=routes-progress]") == "20.0%"
+            assert page.text_content("[data-testid=routes-progress]") == "18.8%"
             page.screenshot(path=str(shots / "status-page-switched.png"), full_page=True)
         finally:
             browser.close()
