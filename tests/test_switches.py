@@ -295,3 +295,28 @@ def test_the_canary_key_is_the_session_cookie_else_the_address(
         )
     address = next(f"10.0.0.{i}" for i in range(1, 200) if canary_bucket(f"10.0.0.{i}") < 50)
     assert decide_request(rf.get("/legacy/x", REMOTE_ADDR=address)).owner == "django"
+
+
+_segment = st.sampled_from(["a", "b", "*", "**", "x.y", "1"])
+
+
+@given(
+    patterns=st.lists(
+        st.tuples(st.lists(_segment, min_size=1, max_size=3), st.sampled_from(["", "GET", "POST"])),
+        min_size=1,
+        max_size=6,
+    ),
+    path=st.lists(st.sampled_from(["a", "b", "x.y", "1", "", "a\nb"]), max_size=4),
+    method=st.sampled_from(["GET", "HEAD", "POST"]),
+)
+def test_the_combined_regex_finds_the_same_switch_as_trying_each(patterns, path, method) -> None:
+    from strangler.switches import SwitchSet, compile_switches
+
+    rows = [
+        {"pattern": "/" + "/".join(parts), "methods": methods, "owner": "flask", "percent": 100}
+        for parts, methods in patterns
+    ]
+    switches = compile_switches(rows)
+    target = "/" + "/".join(path)
+    expected = next((s for s in switches if s.rule.matches(method, target)), None)
+    assert SwitchSet(switches).first(method, target) is expected

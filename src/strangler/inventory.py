@@ -340,18 +340,17 @@ def _classify(method: str, sample: str) -> tuple[str, str | None, str, dict[str,
     owner: str = decision.owner
     note = ""
     switched = None
-    for switch in current_switches():
-        if switch.rule.matches(method, sample):
-            owner = switch.rule.owner
-            switched = {
-                "pattern": switch.rule.pattern,
-                "methods": sorted(switch.rule.methods or ()),
-                "owner": owner,
-                "percent": switch.percent,
-            }
-            if switch.percent < 100:
-                note = f"{switch.percent}% canary, the rest forwarded"
-            break
+    switch = current_switches().first(method, sample)
+    if switch is not None:
+        owner = switch.rule.owner
+        switched = {
+            "pattern": switch.rule.pattern,
+            "methods": sorted(switch.rule.methods or ()),
+            "owner": owner,
+            "percent": switch.percent,
+        }
+        if switch.percent < 100:
+            note = f"{switch.percent}% canary, the rest forwarded"
     try:
         match = resolve(sample)
     except Resolver404:

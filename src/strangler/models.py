@@ -49,7 +49,7 @@ class RouteSwitch(models.Model):
         """Refuse a pattern, method list or owner the front door could not use."""
         from django.core.exceptions import ValidationError
 
-        from .routing import OWNERS, RoutePatternError, make_rule
+        from .rules import OWNERS, RoutePatternError, make_rule
 
         # The owner's choices are validated by its field; here the pattern and methods.
         owner = self.owner if self.owner in OWNERS else "flask"

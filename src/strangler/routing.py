@@ -20,11 +20,10 @@ redirected by Django's ``APPEND_SLASH`` to a ``/foo/`` that only Django has.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -34,87 +33,23 @@ from django.urls import Resolver404, resolve
 
 from .conf import conf_cache, get_conf
 from .forwarding.paths import request_path
+from .rules import OWNERS, Owner, RoutePatternError, Rule, compile_pattern, make_rule, parse_rule
+from .switches import current_switches
 
-Owner = Literal["django", "flask", "shadow"]
-OWNERS: tuple[Owner, ...] = ("django", "flask", "shadow")
-
-# RFC 9110 §5.6.2 token characters; methods are case-sensitive, we upper-case
-# what users write because every registered method is upper-case.
-_METHOD = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-
-
-class RoutePatternError(ValueError):
-    """A route rule is malformed; the message says which and why."""
-
-
-def compile_pattern(pattern: str) -> re.Pattern[str]:
-    """Compile a route pattern: ``*`` matches within a segment, ``**`` across them.
-
-    A pattern ending in ``/**`` also matches the path without that suffix, so
-    ``/reports/**`` covers ``/reports`` too.
-    """
-    if not isinstance(pattern, str) or not pattern.startswith("/"):
-        raise RoutePatternError(f"route pattern {pattern!r} must be a path starting with '/'")
-    tail = ""
-    body = pattern
-    if body.endswith("/**"):
-        body, tail = body[:-3], "(?:/.*)?"
-    parts = re.split(r"(\*\*|\*)", body)
-    regex = "".join(
-        ".*" if part == "**" else "[^/]*" if part == "*" else re.escape(part) for part in parts
-    )
-    return re.compile(regex + tail, re.DOTALL)
-
-
-def parse_methods(text: str) -> frozenset[str] | None:
-    """``"GET,HEAD"`` → ``{"GET", "HEAD"}``; empty → ``None`` (every method).
-
-    A rule naming GET also covers HEAD: Django and Flask both answer HEAD with
-    the GET view, so splitting them would send half a route's traffic apart.
-    """
-    names = [name.strip().upper() for name in text.split(",") if name.strip()]
-    if not names:
-        return None
-    for name in names:
-        if not _METHOD.match(name):
-            raise RoutePatternError(f"{name!r} is not an HTTP method")
-    methods = set(names)
-    if "GET" in methods:
-        methods.add("HEAD")
-    return frozenset(methods)
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """One compiled rule: an optional method set, a path pattern, an owner."""
-
-    pattern: str
-    methods: frozenset[str] | None
-    owner: Owner
-    regex: re.Pattern[str]
-
-    def matches(self, method: str, path: str) -> bool:
-        """Whether this rule covers ``method`` on ``path``."""
-        return (self.methods is None or method in self.methods) and bool(self.regex.fullmatch(path))
-
-
-def parse_rule(key: str, owner: object) -> Rule:
-    """Compile a ``ROUTES`` entry: key ``"[METHODS ]PATTERN"``, value an owner."""
-    if not isinstance(key, str):
-        raise RoutePatternError(f"route {key!r} must be a string")
-    methods_text, _, pattern = key.strip().rpartition(" ")
-    return make_rule(pattern, methods_text, owner, where=f"route {key!r}")
-
-
-def make_rule(pattern: str, methods: str, owner: object, *, where: str) -> Rule:
-    """Compile a pattern, a comma-separated method list and an owner into a ``Rule``."""
-    if owner not in OWNERS:
-        raise RoutePatternError(f"{where} has owner {owner!r}; expected one of {', '.join(OWNERS)}")
-    try:
-        method_set = parse_methods(methods)
-    except RoutePatternError as exc:
-        raise RoutePatternError(f"{where}: {exc}") from None
-    return Rule(pattern, method_set, owner, compile_pattern(pattern))
+__all__ = [
+    "OWNERS",
+    "Decision",
+    "Owner",
+    "RoutePatternError",
+    "Rule",
+    "compile_pattern",
+    "decide",
+    "decide_path",
+    "decide_request",
+    "make_rule",
+    "parse_rule",
+    "view_methods",
+]
 
 
 @conf_cache
@@ -155,19 +90,14 @@ def decide(
     called only when a canary switch matches) places the request in a
     percentage canary's share; without one, a canary sends it to Flask.
     """
-    # Imported here: switches imports this module for Rule.
-    from .switches import current_switches
-
     static = decide_path(method, path, urlconf)
-    switches = current_switches()
-    if switches:
-        for switch in switches:
-            if switch.rule.matches(method, path):
-                if switch.percent >= 100:
-                    return Decision(switch.rule.owner, static.route, "switch")
-                key = sticky_key() if callable(sticky_key) else sticky_key
-                return Decision(switch.owner_for(key), static.route, "switch")
-    return static
+    switch = current_switches().first(method, path)
+    if switch is None:
+        return static
+    if switch.percent >= 100:
+        return Decision(switch.rule.owner, static.route, "switch")
+    key = sticky_key() if callable(sticky_key) else sticky_key
+    return Decision(switch.owner_for(key), static.route, "switch")
 
 
 def decide_request(request: HttpRequest) -> Decision:
