@@ -68,12 +68,18 @@ def close_responses(*responses: Any) -> None:
 
 @pytest.fixture(autouse=True)
 def _no_switches_or_traffic_between_tests() -> Iterator[None]:
-    """Each test starts without the switch table or traffic counts of the one before.
+    """Each test starts without the switch table or traffic counts of another.
 
     Both live in process memory and in the cache, which outlive a test's
-    database transaction.
+    database transaction. The cache holds an empty switch table, as a running
+    site's would: a test's first request reads no database.
     """
+    _forget_switches_and_traffic()
     yield
+    _forget_switches_and_traffic()
+
+
+def _forget_switches_and_traffic() -> None:
     from django.core.cache import caches
 
     from strangler import switches, traffic
@@ -81,7 +87,8 @@ def _no_switches_or_traffic_between_tests() -> Iterator[None]:
     switches.switch_table.cache_clear()
     traffic.traffic_recorder().discard()
     with contextlib.suppress(Exception):  # a test may have stopped or replaced the cache
-        caches["default"].delete_many([switches.CACHE_KEY, traffic.CACHE_KEY])
+        caches["default"].set(switches.CACHE_KEY, [], timeout=None)
+        caches["default"].delete(traffic.CACHE_KEY)
 
 
 @pytest.fixture(scope="session")
