@@ -78,6 +78,7 @@ def page_data(settings, front_url):
         ("/files/<path:name>", "GET", "flask", 230, 0.030, 200),
         ("/reports/<name>", "GET", "django", 150, 0.080, 200),
         ("/samples/<int:sample_id>/edit", "POST", "flask", 40, 0.050, 502),
+        ("/samples/<int:sample_id>/edit", "POST", "flask", 4, 0.900, 504),
         ("/api/things/<int:pk>", "GET", "flask", 90, 0.008, 200),
     ]:
         for _ in range(count):

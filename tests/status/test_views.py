@@ -54,6 +54,7 @@ def test_the_page_shows_routes_owners_and_progress(client, staff, porting) -> No
     assert 'class="pill ported"' in page
     assert 'class="pill forwarded"' in page
     assert "75.0%" in page  # traffic ported: 3 of 4 requests
+    assert "4.4 ms" in page  # p50 (and p95) of /api/users/: the 4 ms bucket's upper edge
     assert "Set switch" not in page  # no permission: no controls
     reset_traffic()
 

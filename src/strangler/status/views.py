@@ -35,12 +35,12 @@ def status_page(request: HttpRequest) -> HttpResponse:
     rows: list[dict[str, Any]] = []
     for entry in inventory.routes:
         stats = stats_for(traffic, entry.route, entry.methods)
-        p50 = stats.percentile(0.5)
         rows.append(
             {
                 "entry": entry,
                 "hits": stats.hits,
-                "p50_ms": None if p50 is None else round(p50 * 1000, 1),
+                "p50_ms": _ms(stats.percentile(0.5)),
+                "p95_ms": _ms(stats.percentile(0.95)),
                 "errors": stats.errors,
             }
         )
@@ -65,6 +65,10 @@ def status_page(request: HttpRequest) -> HttpResponse:
         "chart_height": len(top) * 20,
     }
     return render(request, "strangler/status.html", context)
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 1)
 
 
 def _can_switch(request: HttpRequest) -> bool:
