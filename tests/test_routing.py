@@ -80,6 +80,9 @@ def test_static_and_media_prefixes_are_djangos(settings) -> None:
     settings.STATIC_URL = "/static/"
     settings.MEDIA_URL = "/media/"
     assert decide("GET", "/static/admin/css/base.css").source == "static"
+    # Counted under the prefix, not one traffic row per file.
+    assert decide("GET", "/static/admin/css/base.css").route == "/static/**"
+    assert decide("GET", "/media/a/b.png").route == "/media/**"
     assert owner("GET", "/media/uploads/a.png") == "django"
     assert owner("GET", "/staticky") == "flask"
     # A rule still wins: Flask may keep serving its own files under a prefix.

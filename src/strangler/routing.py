@@ -29,10 +29,11 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, ResolverMatch, resolve
 
 from .conf import conf_cache, get_conf
 from .forwarding.paths import request_path
+from .inventory import flask_rule_for
 from .rules import OWNERS, Owner, RoutePatternError, Rule, compile_pattern, make_rule, parse_rule
 from .switches import current_switches
 
@@ -138,34 +139,26 @@ def decide_path(method: str, path: str, urlconf: Any = None) -> Decision:
     requests) costs an exception. Dropped when ``STRANGLER``, ``ROOT_URLCONF``,
     ``STATIC_URL`` or ``MEDIA_URL`` changes.
     """
-    route = route_label(method, path, urlconf)
+    try:
+        match: ResolverMatch | None = resolve(path, urlconf=urlconf)
+    except Resolver404:
+        match = None
+    # The traffic label: bounded by the app's routes, never the raw path.
+    route = flask_rule_for(method, path) or (
+        "/" + match.route if match is not None and match.route is not None else None
+    )
     for rule in compiled_routes():
         if rule.matches(method, path):
             return Decision(rule.owner, route or rule.pattern, "rule")
-    if any(path.startswith(prefix) for prefix in _django_file_prefixes()):
-        return Decision("django", route or path, "static")
-    try:
-        match = resolve(path, urlconf=urlconf)
-    except Resolver404:
+    for prefix in _django_file_prefixes():
+        if path.startswith(prefix):
+            return Decision("django", route or prefix + "**", "static")
+    if match is None:
         return Decision("flask", route or "(unmatched)", "default")
     allowed = view_methods(match.func)
     if allowed is not None and method not in allowed:
         return Decision("flask", route or "(unmatched)", "default")
-    return Decision("django", route or "/" + (match.route or path.lstrip("/")), "urlconf")
-
-
-def route_label(method: str, path: str, urlconf: Any = None) -> str | None:
-    """The Flask rule matching ``path``, else the Django pattern; ``None`` if neither."""
-    from .inventory import flask_rule_for
-
-    rule = flask_rule_for(method, path)
-    if rule is not None:
-        return rule
-    try:
-        match = resolve(path, urlconf=urlconf)
-    except Resolver404:
-        return None
-    return "/" + match.route if match.route is not None else None
+    return Decision("django", route or path, "urlconf")
 
 
 def _django_file_prefixes() -> tuple[str, ...]:
