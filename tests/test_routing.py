@@ -71,6 +71,23 @@ def test_view_methods() -> None:
     assert view_methods(OnlyPost.as_view()) == frozenset({"POST"})  # get named but not defined
 
 
+def test_a_view_can_keep_its_refused_methods() -> None:
+    def plain(request):
+        return HttpResponse()
+
+    class Logout(View):
+        http_method_names = ["get", "post"]
+        forward_refused_methods = False
+
+        def get(self, request):
+            return HttpResponse()
+
+    assert view_methods(Logout.as_view()) is None  # every method: Django answers (405)
+    guarded = require_GET(plain)
+    guarded.forward_refused_methods = False  # type: ignore[attr-defined]
+    assert view_methods(guarded) is None
+
+
 def test_a_rule_wins_over_the_view_methods(settings) -> None:
     settings.STRANGLER = {"ROUTES": {"PUT /api/users/*": "django"}}
     assert owner("PUT", "/api/users/7") == "django"

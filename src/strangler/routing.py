@@ -171,6 +171,10 @@ def _django_file_prefixes() -> tuple[str, ...]:
     return tuple(prefixes)
 
 
+# The view attribute that keeps a view's refused methods with Django (see view_methods).
+FORWARD_REFUSED_METHODS = "forward_refused_methods"
+
+
 def view_methods(view: Callable[..., Any]) -> frozenset[str] | None:
     """The HTTP methods a Django view accepts, or ``None`` when it accepts any.
 
@@ -178,8 +182,15 @@ def view_methods(view: Callable[..., Any]) -> frozenset[str] | None:
     defined for each; ``head`` follows ``get``, ``options`` is always there)
     and ``require_http_methods`` (and ``require_GET``, ``require_POST``,
     ``require_safe``), which keeps its list in the wrapper's closure.
+
+    A view (or its class) with ``forward_refused_methods = False`` answers
+    every method itself, its 405 included: for a route Flask must no longer
+    see at all (Django's logout refusing HEAD, so a link checker cannot reach
+    Flask's old logout either).
     """
     view_class = getattr(view, "view_class", None)
+    if getattr(view_class or view, FORWARD_REFUSED_METHODS, True) is False:
+        return None
     if view_class is not None:
         names = {
             name.upper()

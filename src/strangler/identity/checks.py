@@ -9,7 +9,6 @@ by every user appearing logged out.
 
 from __future__ import annotations
 
-import importlib
 import re
 from typing import Any
 
@@ -21,7 +20,6 @@ from django.views.debug import SafeExceptionReporterFilter
 
 from ..checks import unknown_key_error
 from ..conf import FLASK_SESSION_DEFAULTS, IDENTITY_DEFAULTS, LEGACY_USERS_DEFAULTS, get_conf
-from ..forwarding.upstream import UpstreamConfigError, WsgiUpstream, parse_upstream
 from .flask_cookie import parse_until
 from .tokens import ALGORITHMS, MAX_LEEWAY, KeyConfigError, load_signing_key, load_verifying_key
 
