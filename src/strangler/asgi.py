@@ -30,6 +30,7 @@ import io
 import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from time import perf_counter
 from typing import Any
 
 import django
@@ -50,7 +51,9 @@ from .forwarding.response import error_response
 from .forwarding.signing import get_signer
 from .forwarding.transport import Transport
 from .forwarding.upstream import parse_upstream
-from .routing import decide
+from .routing import decide_request
+from .switches import switch_table
+from .traffic import record_request
 
 logger = logging.getLogger("strangler.forwarding")
 
@@ -97,13 +100,17 @@ class StranglerASGIHandler:
     async def handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Decide who answers one HTTP request and let it answer."""
         request = head_request(scope)
+        await refresh_switches()
         try:
-            owner = decide(request)
+            decision = decide_request(request)
         except AmbiguousPath as error:
             # A path Django and Flask could read differently: 400, never forwarded.
             await send_django_response(error_response(request, error), send)
             return
-        if owner != "flask":
+        if decision.owner != "flask":
+            # Django's handler builds its own request from the scope, where no
+            # decision can travel: StranglerMiddleware decides again (the same
+            # rules, the same sticky canary key) and counts the request.
             await self.django_app(scope, receive, send)
             return
         try:
@@ -113,7 +120,9 @@ class StranglerASGIHandler:
             # middleware decides "flask" again and Django refuses the host.
             await self.django_app(scope, receive, send)
             return
-        await forward_http(request, host, receive, send)
+        started = perf_counter()
+        status = await forward_http(request, host, receive, send)
+        record_request(decision, request.method, status, started)
 
     async def lifespan(self, receive: Receive, send: Send) -> None:
         """Start up at once; on shutdown, close the upstream connections."""
@@ -131,6 +140,18 @@ class StranglerASGIHandler:
                     await close_sessions()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+async def refresh_switches() -> None:
+    """Refresh the switch table off the event loop when it is due.
+
+    ``decide_request`` reads the switches, which are re-read from the cache
+    (or the database) every ``SWITCH_TTL`` seconds: that read runs in
+    Django's sync thread, so deciding on the loop never does I/O.
+    """
+    table = switch_table()
+    if table.due():
+        await sync_to_async(table.get)()
 
 
 def head_request(scope: Scope) -> ASGIRequest:
@@ -153,8 +174,8 @@ def head_request(scope: Scope) -> ASGIRequest:
     return request
 
 
-async def forward_http(request: ASGIRequest, host: str, receive: Receive, send: Send) -> None:
-    """Forward one request through the core and stream the answer both ways.
+async def forward_http(request: ASGIRequest, host: str, receive: Receive, send: Send) -> int:
+    """Forward one request through the core and stream the answer both ways; return its status.
 
     Failures before the answer's head become the core's short 502/504/4xx
     answers, logged by the core's one log line.
@@ -174,9 +195,10 @@ async def forward_http(request: ASGIRequest, host: str, receive: Receive, send: 
     except ForwardingError as error:
         log_failure(request, transport, error)
         await send_django_response(error_response(request, error), send)
-        return
+        return error.status
     headers = client_headers(request, upstream.headers, host=host, transport=transport)
     await stream_answer(upstream, headers, receive, send)
+    return upstream.status
 
 
 async def prepare(request: ASGIRequest, host: str, transport: Transport) -> UpstreamRequest:

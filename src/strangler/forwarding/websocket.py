@@ -143,15 +143,16 @@ async def forward_websocket(
     handler: StranglerASGIHandler, scope: Scope, receive: Receive, send: Send
 ) -> None:
     """Decide who answers a WebSocket and connect it to them."""
-    from ..asgi import get_async_transport, head_request, prepare
-    from ..routing import decide
+    from ..asgi import get_async_transport, head_request, prepare, refresh_switches
+    from ..routing import decide_request
     from .core import get_transport
 
     # Read as the GET it is, over http(s), so every rule sees what it sees for HTTP.
     secure = scope.get("scheme") == "wss"
     request = head_request({**scope, "method": "GET", "scheme": "https" if secure else "http"})
+    await refresh_switches()
     try:
-        owner = decide(request)
+        owner = decide_request(request).owner
     except AmbiguousPath as error:
         await deny(scope, receive, send, error.status, error.reason)
         return
