@@ -27,7 +27,7 @@ from django.http import HttpRequest, HttpResponseBase
 
 from ..conf import conf_cache, get_conf
 from .errors import ForwardingError
-from .headers import client_response_headers
+from .headers import Headers, client_response_headers
 from .messages import (
     IPNetwork,
     UpstreamRequest,
@@ -82,7 +82,6 @@ def prepare_request(request: HttpRequest, *, host: str, transport: Transport) ->
         trusted_proxies=trusted_proxies(),
         body_timeout=conf["CLIENT_BODY_TIMEOUT"],
     )
-    upstream_request.body = read_ahead(upstream_request.body)
     upstream_request.headers.extend(signer.sign(request, upstream_request))
     return upstream_request
 
@@ -100,21 +99,25 @@ def send_upstream(request: HttpRequest, *, host: str | None = None) -> UpstreamR
         host = request.get_host()
     try:
         upstream_request = prepare_request(request, host=host, transport=transport)
+        # The body's first piece before the upstream is contacted (the ASGI
+        # entry does the same from the ASGI server's messages).
+        upstream_request.body = read_ahead(upstream_request.body)
         response = transport.send(upstream_request)
     except ForwardingError as error:
-        logger.error(
-            "forwarding %s %s to %s failed: %s (%s)",
-            request.method,
-            request.path,
-            transport.name,
-            error.reason,
-            error.__cause__ or error.code,
-        )
+        log_failure(request, transport, error)
         raise
+    response.headers = client_headers(request, response.headers, host=host, transport=transport)
+    return response
+
+
+def client_headers(
+    request: HttpRequest, headers: Headers, *, host: str, transport: Transport
+) -> Headers:
+    """The upstream answer's headers as the client gets them (step 4, pure)."""
     conf = get_conf()
     address = transport.address
-    response.headers = client_response_headers(
-        response.headers,
+    return client_response_headers(
+        headers,
         upstream_origin=address.origin if address is not None else None,
         upstream_base_path=address.base_path if address is not None else "",
         upstream_host=address.host if address is not None else "",
@@ -123,7 +126,18 @@ def send_upstream(request: HttpRequest, *, host: str | None = None) -> UpstreamR
         rewrite_cookie_domain=conf["REWRITE_COOKIE_DOMAIN"],
         added=conf["RESPONSE_HEADERS"],
     )
-    return response
+
+
+def log_failure(request: HttpRequest, transport: Transport, error: ForwardingError) -> None:
+    """The one log line of a failed forward: route, upstream, cause (never a token)."""
+    logger.error(
+        "forwarding %s %s to %s failed: %s (%s)",
+        request.method,
+        request.path,
+        transport.name,
+        error.reason,
+        error.__cause__ or error.code,
+    )
 
 
 def forward_request(request: HttpRequest) -> HttpResponseBase:

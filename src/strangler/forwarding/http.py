@@ -374,7 +374,7 @@ class HttpTransport:
         return UpstreamResponse(
             status=head.status,
             reason=head.reason,
-            headers=_client_framing(head),
+            headers=client_framing(head),
             body=body(),
             close=close,
         )
@@ -427,8 +427,12 @@ def _read_body(conn: UpstreamConnection, head: ResponseHead, chunk_size: int) ->
             yield data
 
 
-def _client_framing(head: ResponseHead) -> Headers:
-    # One Content-Length for the client, as validated (duplicates were equal).
+def client_framing(head: ResponseHead) -> Headers:
+    """The answer's headers for the client: one Content-Length, as validated.
+
+    Shared with the async transport (``async_http.py``).
+    """
+    # Duplicates were checked equal by parse_response_head.
     if head.framing != "length":
         return head.headers
     headers: Headers = []
