@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import socket
@@ -155,6 +156,21 @@ def start_front(
     )
     wait_for_port(port, process)
     return Front(port, process)
+
+
+@contextlib.contextmanager
+def running_front(
+    upstream_url: str,
+    extra_env: dict[str, str] | None = None,
+    app: str = "tests.wsgi:application",
+) -> Iterator[Front]:
+    """``start_front`` for the length of a ``with`` block (a fixture's body)."""
+    server = start_front(upstream_url, extra_env, app=app)
+    try:
+        yield server
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

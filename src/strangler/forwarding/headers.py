@@ -77,7 +77,9 @@ OVERRIDES = frozenset(
 _NOT_FORWARDED_UP = HOP_BY_HOP | FRAMING | OVERRIDES | {"expect"}
 
 # Set by the front for this hop; a trusted proxy's copies are replaced too.
-_SET_BY_FRONT = ("x-forwarded-proto", "x-forwarded-host", "x-forwarded-prefix")
+_REPLACED_BY_FRONT = frozenset(
+    {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-prefix"}
+)
 
 
 def connection_tokens(value: str | None) -> set[str]:
@@ -170,11 +172,7 @@ def add_forwarded_headers(
     replace any earlier value.
     """
     previous_for = [value for name, value in headers if name.lower() == "x-forwarded-for"]
-    kept = [
-        (name, value)
-        for name, value in headers
-        if name.lower() not in _SET_BY_FRONT and name.lower() != "x-forwarded-for"
-    ]
+    kept = [(name, value) for name, value in headers if name.lower() not in _REPLACED_BY_FRONT]
     chain = ", ".join([*previous_for, client_addr]) if client_addr else ", ".join(previous_for)
     if chain:
         kept.append(("X-Forwarded-For", chain))

@@ -185,13 +185,14 @@ def check_final_response(status: int, reason: str, headers: Headers) -> None:
     """
     if not 200 <= status <= 999:
         raise InvalidResponse(f"status {status} cannot be a final answer")
-    if _BAD_VALUE_TEXT.search(reason):
-        raise InvalidResponse("control character in the reason phrase")
-    names = "".join(name for name, _ in headers)
-    if (names and not _TOKENS_TEXT.fullmatch(names)) or _BAD_VALUE_TEXT.search(
-        "".join(value for _, value in headers)
-    ):
-        raise InvalidResponse("invalid header name or value")
+    # One regex over all names and one over the reason and all values.
+    names = [name for name, _ in headers]
+    values = [value for _, value in headers]
+    values.append(reason)
+    if _BAD_VALUE_TEXT.search("".join(values)):
+        raise InvalidResponse("control character in the reason phrase or a header value")
+    if names and not _TOKENS_TEXT.fullmatch("".join(names)):
+        raise InvalidResponse("invalid header name")
 
 
 def parse_chunk_size(line: bytes) -> int:
