@@ -149,13 +149,30 @@ def flask_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskPro
 def start_reliability_front(
     upstream: str, entry: str, *, read_timeout: float = 10.0, signing_key: str | None = None
 ) -> Front:
-    """A gunicorn front with ``front_settings``, before ``upstream``, through ``entry``."""
+    """A gunicorn front with ``front_settings``, before ``upstream``, through ``entry``.
+
+    Returned once its worker answers (a page Django owns), not only once the
+    master listens: tests count the worker's descriptors and memory.
+    """
     env = {
         "DJANGO_SETTINGS_MODULE": "tests.reliability.front_settings",
         "STRANGLER_TEST_READ_TIMEOUT": str(read_timeout),
         "STRANGLER_TEST_SIGNING_KEY": signing_key or "",
     }
-    return start_front(upstream, extra_env=env, app=ENTRIES[entry])
+    front = start_front(upstream, extra_env=env, app=ENTRIES[entry])
+    deadline = time.monotonic() + 30
+    while True:
+        conn = http.client.HTTPConnection("127.0.0.1", front.port, timeout=10)
+        try:
+            conn.request("GET", "/ported/")
+            if conn.getresponse().status == 200:
+                return front
+        except (OSError, http.client.HTTPException):
+            if time.monotonic() > deadline:
+                raise
+        finally:
+            conn.close()
+        time.sleep(0.05)
 
 
 def stop_front(front: Front) -> None:
