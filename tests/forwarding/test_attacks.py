@@ -214,6 +214,25 @@ def test_paths_merely_resembling_django_ones_still_reach_flask(
         assert seen.request_line == f"GET {target} HTTP/1.1".encode()
 
 
+@pytest.mark.parametrize("path", ["/short-body", "/long-body"])
+def test_an_in_process_body_that_breaks_its_length_never_looks_complete(
+    hostile_in_process_front: Front, path: str
+) -> None:
+    answer = get(hostile_in_process_front, path)
+    assert b"smuggled" not in answer
+    if status_of(answer) == 502:
+        return  # broken before its first byte: the status could still say so
+    head, _, body = answer.partition(b"\r\n\r\n")
+    declared = [
+        int(line.partition(b":")[2])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    ]
+    # Cut short and the connection aborted: never the declared length with other bytes.
+    assert declared, answer
+    assert len(body) < declared[0], answer
+
+
 # Finding 9: a target that is not UTF-8 passes byte for byte.
 
 

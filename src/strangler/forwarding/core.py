@@ -21,12 +21,14 @@ path and a sent path drift apart, so there is none.
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections.abc import Iterator
 
 from django.http import HttpRequest, HttpResponseBase
 
 from ..conf import conf_cache, get_conf
-from .errors import ForwardingError
+from .errors import ForwardingError, UpstreamStreamError, UpstreamUnavailable
 from .headers import client_response_headers
 from .messages import (
     IPNetwork,
@@ -101,6 +103,7 @@ def send_upstream(request: HttpRequest, *, host: str | None = None) -> UpstreamR
     try:
         upstream_request = prepare_request(request, host=host, transport=transport)
         response = transport.send(upstream_request)
+        response.body = _first_piece_read(response)
     except ForwardingError as error:
         logger.error(
             "forwarding %s %s to %s failed: %s (%s)",
@@ -124,6 +127,24 @@ def send_upstream(request: HttpRequest, *, host: str | None = None) -> UpstreamR
         added=conf["RESPONSE_HEADERS"],
     )
     return response
+
+
+def _first_piece_read(response: UpstreamResponse) -> Iterator[bytes]:
+    """The body with its first piece read now, while the status can still change.
+
+    A WSGI server sends the status line with the first piece of the body; a
+    body that fails before it (cut, longer than its Content-Length) is then
+    a 502 rather than the server's own 500. Nothing is delayed: no server
+    would send the head before that piece anyway.
+    """
+    try:
+        first = next(response.body, None)
+    except UpstreamStreamError as exc:
+        response.close()
+        raise UpstreamUnavailable("the upstream application sent an invalid response") from exc
+    if first is None:
+        return iter(())
+    return itertools.chain((first,), response.body)
 
 
 def forward_request(request: HttpRequest) -> HttpResponseBase:

@@ -3,7 +3,8 @@
 Pure functions over plain lists of ``(name, value)`` pairs and WSGI environs,
 with no framework imports, so the HTTP and the in-process transports apply
 exactly the same rules. Values stay ``str`` decoded as ISO-8859-1, which is how
-both WSGI and ``http.client`` carry header bytes, so nothing is re-encoded.
+both WSGI and the HTTP transport (``http11.py``) carry header bytes, so
+nothing is re-encoded.
 """
 
 from __future__ import annotations

@@ -141,7 +141,7 @@ def parse_response_head(data: bytes, *, request_method: str) -> ResponseHead:
         if _BAD_VALUE.search(value):
             raise InvalidResponse(f"control character in header {name.decode('latin-1')!r}")
         headers.append((name.decode("latin-1"), value.strip(_OWS).decode("latin-1")))
-    framing, length = _framing(status, headers, request_method)
+    framing, length = response_framing(status, headers, request_method)
     keep_alive = minor == b"1" and framing != "close" and not _says_close(headers)
     return ResponseHead(status, reason.decode("latin-1"), headers, framing, length, keep_alive)
 
@@ -150,7 +150,11 @@ def _says_close(headers: Headers) -> bool:
     return any(name.lower() == "connection" and "close" in value.lower() for name, value in headers)
 
 
-def _framing(status: int, headers: Headers, method: str) -> tuple[Framing, int | None]:
+def response_framing(status: int, headers: Headers, method: str) -> tuple[Framing, int | None]:
+    """How an answer's body is framed (RFC 9112 §6.3), and its length for "length".
+
+    Raises ``InvalidResponse`` when the framing is ambiguous.
+    """
     lengths: list[str] = []
     codings: list[str] = []
     for name, value in headers:
