@@ -191,6 +191,7 @@ def every_front(recorder: RecordingServer, request: pytest.FixtureRequest) -> It
         "/x/../billing/1",
         "/x/%2e%2e/billing/1",
         "/x/%2E%2E/%2e%2e/etc/passwd",
+        "/legacy/x#/../billing/1",
     ],
 )
 def test_a_django_owned_path_never_reaches_flask(
