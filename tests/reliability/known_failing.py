@@ -18,11 +18,6 @@ KNOWN_FAILING: dict[int | str, str] = {
         "line) is forwarded rewritten from PATH_INFO, its '#...' dropped, instead of "
         "byte for byte or refused with 400"
     ),
-    "cut-before-body": (
-        "not among the nine findings: when the upstream closes after its head and "
-        "before the first body byte, the body iterator raises UpstreamStreamError before "
-        "the WSGI server has written the status line, and gunicorn answers 500"
-    ),
     "fail-fast": (
         "not among the nine findings and not built: the front has no notion of an "
         "upstream known to be down (no circuit breaker), so every request waits "

@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import Front
 from tests.reliability.conftest import ENTRIES, FlaskProcess, start_reliability_front, stop_front
-from tests.reliability.known_failing import open_finding, xfail_while_open
+from tests.reliability.known_failing import xfail_while_open
 from tests.reliability.load import (
     Result,
     endless_jobs,
@@ -30,7 +30,7 @@ from tests.reliability.load import (
     summary,
     wrong_answers,
 )
-from tests.reliability.wire import Cut, RawRequest, RawUpstream, exchange
+from tests.reliability.wire import RawRequest, RawUpstream, exchange
 
 READ_TIMEOUT = 2.0  # the http_front fixture's
 # Time a busy machine may add to a timeout before the 504 is out.
@@ -128,11 +128,8 @@ def test_flask_killed_under_load_fails_only_what_was_under_way(
         for r in outside[:5]
     ] + [(o.killed - started, o.back - started) for o in outages]
     # ... and is a 502 from the front, or an answer cut before its framed end:
-    # never another status, never a complete-looking wrong body. (A kill that
-    # lands between Flask's head and its body gives a 500 while the failure
-    # "cut-before-body" of known_failing.py is open.)
-    allowed = {502, 500} if open_finding("cut-before-body") else {502}
-    assert all(r.error is not None or r.status in allowed for r in wrong), summary(wrong)
+    # never another status, never a complete-looking wrong body.
+    assert all(r.error is not None or r.status == 502 for r in wrong), summary(wrong)
     # The front recovered by itself: the requests after the last restart all succeeded.
     after = [r for r in results if r.started > outages[-1].back]
     assert len(after) >= between - connections
@@ -219,9 +216,7 @@ class DropPolicy:
         self.mode = "answer"
         self.answered: set[int] = set()
 
-    def __call__(self, request: RawRequest) -> bytes | Cut | None:
-        if self.mode == "head-only":
-            return Cut(b"HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n")
+    def __call__(self, request: RawRequest) -> bytes | None:
         if self.mode == "drop" and request.method != b"GET":
             return None  # read it all, then close: its bytes reached the upstream
         if self.mode == "drop-reused" and request.connection in self.answered:
@@ -283,14 +278,3 @@ def test_a_request_with_a_body_is_never_sent_twice(
     sent = [r for r in upstream.requests[before:] if r.method == method]
     assert response.status == 502, response
     assert len(sent) == 1, f"the upstream received the {request_name} {len(sent)} times"
-
-
-@xfail_while_open("cut-before-body")
-def test_upstream_dying_between_head_and_body_never_gives_a_500(
-    dropping_front: Front, dropping_upstream: tuple[RawUpstream, DropPolicy]
-) -> None:
-    """Flask sent its status line and headers, then died: 502, or a cut answer, never 500."""
-    _, policy = dropping_upstream
-    policy.mode = "head-only"
-    response = exchange(dropping_front.port, b"GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-    assert response.status == 502 or not response.complete, response
