@@ -419,13 +419,17 @@ def test_a_bad_chunked_body_from_the_client_is_a_400_not_a_500(
 # Finding 5: slow clients.
 
 
-@pytest.fixture(scope="module", params=list(APPS))
+@pytest.fixture(
+    scope="module",
+    params=[(app, transport) for app in APPS for transport in ("http", "in-process")],
+    ids=lambda param: "-".join(param),
+)
 def impatient_front(recorder: RecordingServer, request: pytest.FixtureRequest) -> Iterator[Front]:
     """A front that waits at most one second for each piece of a client's body."""
+    app, transport = request.param
+    upstream = recorder.url if transport == "http" else "wsgi:tests.legacy_wsgi:app"
     extra = json.dumps({"CLIENT_BODY_TIMEOUT": 1.0})
-    with running_front(
-        recorder.url, {"STRANGLER_TEST_EXTRA": extra}, app=APPS[request.param]
-    ) as server:
+    with running_front(upstream, {"STRANGLER_TEST_EXTRA": extra}, app=APPS[app]) as server:
         yield server
 
 
@@ -454,3 +458,18 @@ def test_slow_clients_get_a_408_and_never_hold_an_upstream_thread(
     assert requests_after(recorder, before) == []
     answer = get(impatient_front, "/legacy/after")
     assert status_of(answer) == 200, answer
+
+
+def test_a_client_stalling_in_a_large_body_gets_a_408(impatient_front: Front) -> None:
+    # Larger than the piece read ahead: the upstream request has begun when it stalls.
+    with socket.create_connection(("127.0.0.1", impatient_front.port), timeout=8) as sock:
+        sock.sendall(
+            b"PUT /legacy/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n\r\n"
+            + b"x" * 200_000
+        )
+        started = time.monotonic()
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert status_of(answer) == 408, answer
+    assert time.monotonic() - started < 6
