@@ -37,7 +37,7 @@ class Job:
         return (self.method, path, digest)
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity: one result is one request
 class Result:
     job: Job
     started: float
