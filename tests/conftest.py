@@ -192,6 +192,21 @@ def start_front(
     return Front(port, process)
 
 
+@contextlib.contextmanager
+def running_front(
+    upstream_url: str,
+    extra_env: dict[str, str] | None = None,
+    app: str = "tests.wsgi:application",
+) -> Iterator[Front]:
+    """``start_front`` for the length of a ``with`` block (a fixture's body)."""
+    server = start_front(upstream_url, extra_env, app=app)
+    try:
+        yield server
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def front(upstream: RunningServer) -> Iterator[Front]:
     """A live Django front door (gunicorn, one gthread worker) before the Flask upstream."""

@@ -21,12 +21,14 @@ path and a sent path drift apart, so there is none.
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections.abc import Iterator
 
 from django.http import HttpRequest, HttpResponseBase
 
 from ..conf import conf_cache, get_conf
-from .errors import ForwardingError
+from .errors import ForwardingError, UpstreamStreamError, UpstreamUnavailable
 from .headers import Headers, client_response_headers
 from .messages import (
     IPNetwork,
@@ -103,6 +105,7 @@ def send_upstream(request: HttpRequest, *, host: str | None = None) -> UpstreamR
         # entry does the same from the ASGI server's messages).
         upstream_request.body = read_ahead(upstream_request.body)
         response = transport.send(upstream_request)
+        response.body = _first_piece_read(response)
     except ForwardingError as error:
         log_failure(request, transport, error)
         raise
@@ -138,6 +141,24 @@ def log_failure(request: HttpRequest, transport: Transport, error: ForwardingErr
         error.reason,
         error.__cause__ or error.code,
     )
+
+
+def _first_piece_read(response: UpstreamResponse) -> Iterator[bytes]:
+    """The body with its first piece read now, while the status can still change.
+
+    A WSGI server sends the status line with the first piece of the body; a
+    body that fails before it (cut, longer than its Content-Length) is then
+    a 502 rather than the server's own 500. Nothing is delayed: no server
+    would send the head before that piece anyway.
+    """
+    try:
+        first = next(response.body, None)
+    except UpstreamStreamError as exc:
+        response.close()
+        raise UpstreamUnavailable("the upstream application sent an invalid response") from exc
+    if first is None:
+        return iter(())
+    return itertools.chain((first,), response.body)
 
 
 def forward_request(request: HttpRequest) -> HttpResponseBase:

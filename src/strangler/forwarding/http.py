@@ -6,11 +6,13 @@ standard library's ``http.client``, which a proxy cannot make strict
 enough: it takes ``103 Early Hints`` for the final answer (the real one is
 left on a pooled connection for the next user), reads a bare CR in a header
 as a line break, and accepts a ``Content-Length`` next to chunked framing.
-Measured (``benchmarks/forwarding.py``, docs/benchmarks.md), writing the head
-ourselves and parsing it with one split also costs less CPU per request
-than ``http.client``'s ``email``-based parser, and far less than urllib3 or
-httpx, whose extra features (redirects, retries, decoding, re-encoding the
-target: ``%2f`` becomes ``%2F``) are what a proxy has to switch off. What
+Measured (``benchmarks/forwarding_cpu.py``, docs/benchmarks.md, "Forwarding
+hardening"), writing the head ourselves and parsing it with one split also
+costs less CPU per request than ``http.client`` did (its header parser is
+the ``email`` package's), and urllib3 and httpx cost more than
+``http.client`` (``benchmarks/clients.py``); their extra features
+(redirects, retries, decoding, re-encoding the target: ``%2f`` becomes
+``%2F``) are what a proxy has to switch off. What
 is ours: the pool, the retry rule (only idempotent requests, only when
 nothing reached the upstream), and the mapping of failures to 502/504.
 """
