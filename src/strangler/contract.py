@@ -19,6 +19,7 @@ import strangler
 FLASK_SIDE = frozenset(
     {
         "strangler",
+        "strangler.alembic",  # the legacy app's Alembic env.py imports include_object
         "strangler.flask",
         "strangler.identity",
         "strangler.identity.flask",
