@@ -90,9 +90,9 @@ def stop_demo(demo: Demo) -> None:
             demo.process.communicate()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    """One demo for a module's tests: prepared from nothing, then serving."""
+    """One demo for the flow and page tests: prepared from nothing, then serving."""
     running = start_demo(tmp_path_factory.mktemp("labs-var"))
     try:
         running.wait_for_line(r"demo: ready at")

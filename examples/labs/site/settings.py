@@ -106,6 +106,8 @@ STRANGLER = {
     "UPSTREAM": os.environ.get("LABS_UPSTREAM", "http://127.0.0.1:5000"),
     "FLASK_APP": "examples.labs.legacy.app:app",
     "SQLALCHEMY_METADATA": "examples.labs.legacy.models:Base",
+    # STATIC_URL is Django's (WhiteNoise serves it), never a Flask 404.
+    "ROUTES": {"/static/**": "django"},
     "IDENTITY": {
         "SIGNING_KEY": _keys.get("private_key"),
         "KEY_ID": _keys.get("kid"),

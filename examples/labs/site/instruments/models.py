@@ -1,11 +1,9 @@
-"""Instruments and their bookings: Django's own tables in the ``labs`` schema."""
+"""Instruments and their bookings: Django's own tables, beside Django's auth tables."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-
-from strangler.db.schemas import schema_table
 
 
 class Instrument(models.Model):
@@ -13,7 +11,6 @@ class Instrument(models.Model):
     location = models.CharField(max_length=100)
 
     class Meta:
-        db_table = schema_table("labs", "instrument")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -28,7 +25,6 @@ class Booking(models.Model):
     purpose = models.CharField(max_length=200)
 
     class Meta:
-        db_table = schema_table("labs", "booking")
         ordering = ["starts_at"]
         constraints = [
             models.CheckConstraint(

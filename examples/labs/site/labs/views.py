@@ -18,7 +18,7 @@ MAX_PER_PAGE = 100
 @require_safe
 def event_log(request: HttpRequest) -> HttpResponse:
     """Ported first: every part of the lab writes here, so it had to be Django's early."""
-    page = Paginator(Event.objects.all(), 50).get_page(request.GET.get("page"))
+    page = Paginator(Event.objects.all(), 25).get_page(request.GET.get("page"))
     return render(request, "labs/events.html", {"page": page})
 
 
