@@ -29,6 +29,7 @@ from ..conf import conf_cache, get_conf
 from .errors import ForwardingError
 from .headers import client_response_headers
 from .messages import UpstreamRequest, UpstreamResponse, build_upstream_request
+from .paths import client_target
 from .response import ForwardedResponse, error_response
 from .signing import get_signer
 from .transport import Transport
@@ -59,6 +60,7 @@ def prepare_request(request: HttpRequest, *, host: str, transport: Transport) ->
         chunk_size=conf["CHUNK_SIZE"],
         forwarded_headers=conf["FORWARDED_HEADERS"],
         base_path=transport.base_path,
+        target=client_target(request),
         strip_headers=signer.owned_headers(),
     )
     upstream_request.headers.extend(signer.sign(request, upstream_request))

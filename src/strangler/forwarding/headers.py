@@ -14,8 +14,7 @@ from functools import lru_cache
 Headers = list[tuple[str, str]]
 
 # Connection-specific fields a proxy must not forward (RFC 9110 §7.6.1), plus
-# the proxy's own fields. "Expect" is answered by the front server itself, and
-# "Host" is set by the transport.
+# the proxy's own fields. "Expect" is answered by the front server itself.
 HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -29,7 +28,12 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-_NOT_FORWARDED_UP = HOP_BY_HOP | {"host", "expect"}
+# Framing ("Content-Length", "Transfer-Encoding") and "Host" are never copied
+# from the client: the transport writes them from what the front computed
+# (the body it read, the upstream's host), so no client header, and no
+# "Connection" token naming one, can change how the upstream frames the body.
+FRAMING = frozenset({"content-length", "transfer-encoding", "host"})
+_NOT_FORWARDED_UP = HOP_BY_HOP | FRAMING | {"expect"}
 
 _FORWARDED_HEADERS = (
     "x-forwarded-for",
@@ -74,7 +78,10 @@ def header_name(key: str) -> str | None:
     return "-".join(part.capitalize() for part in key.split("_"))
 
 
-_NOT_FORWARDED_UP_KEYS = frozenset(environ_key(name) for name in _NOT_FORWARDED_UP)
+# HTTP_CONTENT_LENGTH too: a server could put a client's "Content_Length" there.
+_NOT_FORWARDED_UP_KEYS = frozenset(environ_key(name) for name in _NOT_FORWARDED_UP) | {
+    "HTTP_CONTENT_LENGTH"
+}
 
 
 @lru_cache(maxsize=64)
@@ -86,8 +93,9 @@ def _dropped_keys(strip: tuple[str, ...], connection: str | None) -> frozenset[s
 def headers_from_environ(environ: Mapping[str, object], *, strip: Iterable[str] = ()) -> Headers:
     """The client's request headers that may travel upstream.
 
-    Hop-by-hop headers, those named by ``Connection``, ``Host`` and any header
-    in ``strip`` (in any spelling) are left out.
+    Hop-by-hop headers, those named by ``Connection``, the framing headers
+    and ``Host`` (the transport writes its own) and any header in ``strip``
+    (in any spelling) are left out.
     """
     connection = environ.get("HTTP_CONNECTION")
     dropped = _dropped_keys(tuple(strip), connection if isinstance(connection, str) else None)
@@ -96,8 +104,8 @@ def headers_from_environ(environ: Mapping[str, object], *, strip: Iterable[str] 
         name = header_name(key)
         if name is None or key in dropped or not isinstance(value, str):
             continue
-        if not value and key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            continue  # servers set these empty when the client sent none
+        if not value and key == "CONTENT_TYPE":
+            continue  # servers set it empty when the client sent none
         headers.append((name, value))
     return headers
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote_to_bytes
 
 from .errors import BadRequestBody
 from .headers import Headers, add_forwarded_headers, headers_from_environ
@@ -24,6 +24,8 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELET
 # literal percent sign and must become %25).
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
+# Bytes that were not UTF-8, as "surrogateescape" decoding leaves them.
+_ESCAPED = re.compile("[\udc80-\udcff]")
 
 
 @dataclass
@@ -39,7 +41,8 @@ class UpstreamRequest:
     host: str = ""
     # The request body as a stream of chunks, or None when there is none.
     body: Iterable[bytes] | None = None
-    # Body length when the client declared one; None with a body means chunked.
+    # The framing the front computed: the body's length, or None with a body
+    # for chunked. ``headers`` never carries framing; the transport writes it.
     content_length: int | None = None
     # The client's environ, for the in-process transport (server name, wsgi.errors, ...).
     environ: Mapping[str, Any] = field(default_factory=dict)
@@ -67,6 +70,26 @@ class UpstreamResponse:
     close: Callable[[], None]
 
 
+def as_django_reads(raw_path: str) -> str:
+    """The ``PATH_INFO`` Django makes of a raw (percent-encoded) request path.
+
+    Django decodes the path's bytes as UTF-8 and re-escapes the bytes that
+    are not UTF-8 as ``%XX`` (``repercent_broken_unicode``); comparing in
+    that form lets a non-UTF-8 target such as ``/caf%E9`` be recognised as
+    the one the server parsed, and pass on byte for byte.
+    """
+    if "%" not in raw_path and raw_path.isascii():
+        return raw_path
+    try:
+        data = unquote_to_bytes(raw_path.encode("latin-1"))
+    except UnicodeEncodeError:
+        return ""  # not a WSGI string: never equal to a parsed path
+    text = data.decode("utf-8", "surrogateescape")
+    if not _ESCAPED.search(text):
+        return text
+    return _ESCAPED.sub(lambda match: f"%{ord(match.group()) - 0xDC00:02X}", text)
+
+
 def request_target(environ: Mapping[str, Any]) -> str:
     """The origin-form target to send upstream, byte for byte what the client sent.
 
@@ -88,7 +111,7 @@ def request_target(environ: Mapping[str, Any]) -> str:
         raw_path, has_query, raw_query = raw.partition("?")
         if (
             raw_query == query
-            and (unquote(raw_path) if "%" in raw_path else raw_path) == script_name + path_info
+            and as_django_reads(raw_path) == script_name + path_info
             and raw_path.startswith(script_name)
         ):
             path = raw_path[len(script_name) :] or "/"
@@ -153,6 +176,7 @@ def build_upstream_request(
     chunk_size: int,
     forwarded_headers: bool,
     base_path: str = "",
+    target: str | None = None,
     strip_headers: Iterable[str] = (),
 ) -> UpstreamRequest:
     """Turn a client's WSGI environ into the one request to send upstream.
@@ -160,7 +184,8 @@ def build_upstream_request(
     Pure (no I/O until the body is iterated), so every entry path, the ASGI
     one included, builds the request the same way. ``host`` and ``scheme``
     are the front's, as Django validated them (allowed hosts, secure-proxy
-    header). ``base_path`` is the transport's prefix for every target.
+    header). ``base_path`` is the transport's prefix for every target;
+    ``target`` is ``request_target(environ)`` when the caller has it already.
     ``strip_headers`` names client headers that must never reach the upstream
     whatever their spelling (the identity header); the signer adds its own
     after this, over the final target.
@@ -176,12 +201,9 @@ def build_upstream_request(
         )
     body, length = request_body(environ, chunk_size)
     method = environ.get("REQUEST_METHOD", "GET")
-    if body is not None and length is None:
-        # Re-framed upstream as chunked; the client's Content-Length never existed.
-        headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
     return UpstreamRequest(
         method=method,
-        target=base_path + request_target(environ),
+        target=base_path + (target if target is not None else request_target(environ)),
         headers=headers,
         host=host,
         body=body,

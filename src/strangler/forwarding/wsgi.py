@@ -20,6 +20,7 @@ from urllib.parse import unquote
 
 from .errors import UpstreamStreamError, UpstreamUnavailable
 from .headers import environ_key
+from .http11 import check_final_response
 from .messages import UpstreamRequest, UpstreamResponse
 from .upstream import HttpUpstream
 
@@ -108,12 +109,13 @@ class WsgiTransport:
         # The client's Host: there is no upstream host to name instead.
         if request.host:
             environ["HTTP_HOST"] = request.host
+        # The framing the front computed, as a WSGI server would give it.
+        if request.content_length is not None:
+            environ["CONTENT_LENGTH"] = str(request.content_length)
         if request.body is None:
             environ["wsgi.input"] = io.BytesIO(b"")
         else:
             environ["wsgi.input"] = io.BufferedReader(ChunkReader(request.body), 64 * 1024)
-            if request.content_length is None:
-                environ.pop("CONTENT_LENGTH", None)
         return environ
 
     def send(self, request: UpstreamRequest) -> UpstreamResponse:
@@ -160,11 +162,20 @@ class WsgiTransport:
         started["sent"] = True
 
         status_code, _, reason = started["status"].partition(" ")
+        headers = list(started["headers"])
         try:
             status = int(status_code)
-        except ValueError:
+            check_final_response(status, reason, headers)
+        except (ValueError, TypeError) as exc:  # InvalidResponse is a ValueError
             _close(result)
-            raise UpstreamUnavailable("the upstream application sent an invalid status") from None
+            logger.error(
+                "in-process upstream %s answered %s %s unusably: %s",
+                self.name,
+                request.method,
+                request.path,
+                exc,
+            )
+            raise UpstreamUnavailable("the upstream application sent an invalid response") from None
 
         closed = {"done": False}
 
@@ -192,7 +203,7 @@ class WsgiTransport:
         return UpstreamResponse(
             status=status,
             reason=reason,
-            headers=list(started["headers"]),
+            headers=headers,
             body=body(),
             close=close,
         )
