@@ -93,19 +93,25 @@ def step(title: str, command: list[str], env: dict[str, str]) -> str:
     return result.stdout
 
 
+NAIVE_TIMESTAMPS = ("events.event.at", "labs.sample.created_at")
+
+
 def prepare(env: dict[str, str]) -> None:
     python = sys.executable
     manage = [python, str(LABS / "manage.py")]
     alembic = [python, "-m", "alembic", "-c", str(LABS / "legacy" / "alembic.ini")]
     step("the legacy schema (alembic upgrade head)", [*alembic, "upgrade", "head"], env)
     if env.get("DATABASE_URL", "").startswith(("postgres://", "postgresql")):
-        step("Django adopts the legacy tables (safemigrate)", [*manage, "safemigrate"], env)
-    else:
+        # The legacy columns are naive `timestamp`s (UTC by convention, as Flask-era apps
+        # write them); Django's DateTimeField with USE_TZ is `timestamptz`. Django reads
+        # and writes them correctly over a UTC connection, so the team accepted these two.
+        accept = [f"--accept={column}" for column in NAIVE_TIMESTAMPS]
         step(
-            "Django adopts the legacy tables (migrate --fake)",
-            [*manage, "migrate", "labs", "--fake"],
-            env,
+            "Django adopts the legacy tables (safemigrate)", [*manage, "safemigrate", *accept], env
         )
+    else:
+        fake = [*manage, "migrate", "labs", "--fake"]
+        step("Django adopts the legacy tables (migrate --fake)", fake, env)
     step("Django's own tables (migrate)", [*manage, "migrate", "--verbosity", "0"], env)
     step("static files (collectstatic)", [*manage, "collectstatic", "--noinput", "-v", "0"], env)
     output = step("demo users and data", [python, "-m", "examples.labs.legacy.seed"], env)

@@ -171,6 +171,21 @@ class Visitor:
         )
 
 
+def query_one(demo: Demo, sql: str, *params: object) -> tuple[Any, ...] | None:
+    """One row from the demo's database (``%s`` placeholders), SQLite or PostgreSQL."""
+    url = os.environ.get("DEMO_DATABASE_URL")
+    if url:
+        import psycopg
+
+        with psycopg.connect(url) as connection:
+            return connection.execute(sql, params).fetchone()
+    import sqlite3
+
+    with sqlite3.connect(demo.var / "demo.sqlite3") as connection:
+        row: tuple[Any, ...] | None = connection.execute(sql.replace("%s", "?"), params).fetchone()
+        return row
+
+
 @pytest.fixture
 def visitor(demo: Demo) -> Visitor:
     return Visitor(demo.url)

@@ -6,22 +6,20 @@ import csv
 import io
 import json
 import re
-import sqlite3
 import uuid
 
-from tests.demo.conftest import Demo, Visitor
+from tests.demo.conftest import Demo, Visitor, query_one
 
 
 def django_password(demo: Demo, username: str) -> str:
-    with sqlite3.connect(demo.var / "demo.sqlite3") as db:
-        row = db.execute("SELECT password FROM auth_user WHERE username = ?", [username]).fetchone()
+    row = query_one(demo, "SELECT password FROM auth_user WHERE username = %s", username)
     return str(row[0]) if row else ""
 
 
 def legacy_hash(demo: Demo, username: str) -> str:
-    with sqlite3.connect(demo.var / "demo.sqlite3") as db:
-        query = "SELECT password_hash FROM users WHERE username = ?"
-        return str(db.execute(query, [username]).fetchone()[0])
+    row = query_one(demo, "SELECT password_hash FROM users WHERE username = %s", username)
+    assert row is not None
+    return str(row[0])
 
 
 def test_login_on_django_with_a_legacy_password(demo: Demo, visitor: Visitor) -> None:
@@ -136,8 +134,9 @@ def test_admin_action_with_the_admin_role(demo: Demo, visitor: Visitor) -> None:
     assert page.status == 200
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text)
     assert token
-    with sqlite3.connect(demo.var / "demo.sqlite3") as db:
-        user_id = db.execute("SELECT id FROM users WHERE username = 'vic'").fetchone()[0]
+    row = query_one(demo, "SELECT id FROM users WHERE username = %s", "vic")
+    assert row is not None
+    user_id = row[0]
     changed = visitor.post_form(
         f"/admin/users/{user_id}/role", {"csrf_token": token.group(1), "role": "viewer"}
     )
