@@ -17,7 +17,8 @@ class LoginForm(FlaskForm):
 
 class SampleForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=100)])
-    lab = SelectField("Lab", choices=[("north", "North"), ("south", "South"), ("east", "East")])
+    # Plain values: wtforms 3.3 deprecates (value, label) tuples, older ones lack SelectChoice.
+    lab = SelectField("Lab", choices=["north", "south", "east"])
     collected_on = DateField("Collected on", validators=[DataRequired()])
     tags = StringField("Tags (comma-separated)", validators=[Length(max=200)])
     notes = TextAreaField("Notes")
@@ -34,4 +35,4 @@ class UploadForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=[(role, role) for role in ROLES])
+    role = SelectField("Role", choices=list(ROLES))
