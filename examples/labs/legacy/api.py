@@ -10,11 +10,20 @@ from sqlalchemy import func, select
 
 from .db import db
 from .eventlog import record
-from .models import Sample
+from .models import Experiment, Sample
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 MAX_PER_PAGE = 100
+
+
+def page_arguments() -> tuple[int, int] | Response:
+    """``page`` and ``per_page`` from the query string, or the 400 answer."""
+    page = request.args.get("page", 1, type=int)
+    per_page = request.args.get("per_page", 20, type=int)
+    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+        return error(400, f"page must be >= 1 and per_page between 1 and {MAX_PER_PAGE}")
+    return page, per_page
 
 
 def error(status: int, message: str) -> Response:
@@ -32,10 +41,10 @@ def require_login() -> Response | None:
 
 @bp.get("/samples")
 def list_samples() -> Response:
-    page = request.args.get("page", 1, type=int)
-    per_page = request.args.get("per_page", 20, type=int)
-    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-        return error(400, f"page must be >= 1 and per_page between 1 and {MAX_PER_PAGE}")
+    arguments = page_arguments()
+    if isinstance(arguments, Response):
+        return arguments
+    page, per_page = arguments
     total = db().scalar(select(func.count()).select_from(Sample)) or 0
     rows = (
         db()
@@ -50,6 +59,46 @@ def list_samples() -> Response:
             "per_page": per_page,
             "total": total,
             "next": url_for(".list_samples", page=page + 1, per_page=per_page) if more else None,
+        }
+    )
+
+
+@bp.get("/experiments")
+def list_experiments() -> Response:
+    """Experiments with their results, newest first (Django's port runs in shadow)."""
+    arguments = page_arguments()
+    if isinstance(arguments, Response):
+        return arguments
+    page, per_page = arguments
+    total = db().scalar(select(func.count()).select_from(Experiment)) or 0
+    rows = (
+        db()
+        .scalars(
+            select(Experiment)
+            .order_by(Experiment.id.desc())
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
+        .all()
+    )
+    return jsonify(
+        {
+            "items": [
+                {
+                    "id": row.id,
+                    "title": row.title,
+                    "sample_id": row.sample_id,
+                    "status": row.status,
+                    "started_at": row.started_at.isoformat(),
+                    "results": [
+                        {"metric": r.metric, "value": r.value, "unit": r.unit} for r in row.results
+                    ],
+                }
+                for row in rows
+            ],
+            "page": page,
+            "per_page": per_page,
+            "total": total,
         }
     )
 

@@ -107,7 +107,11 @@ STRANGLER = {
     "FLASK_APP": "examples.labs.legacy.app:app",
     "SQLALCHEMY_METADATA": "examples.labs.legacy.models:Base",
     # STATIC_URL is Django's (WhiteNoise serves it), never a Flask 404.
-    "ROUTES": {"/static/**": "django"},
+    "ROUTES": {
+        "/static/**": "django",
+        # Django's port exists (labs.views.experiment_list); Flask keeps answering.
+        "/api/experiments": "flask",
+    },
     "IDENTITY": {
         "SIGNING_KEY": _keys.get("private_key"),
         "KEY_ID": _keys.get("kid"),

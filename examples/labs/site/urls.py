@@ -10,7 +10,7 @@ from django.urls import path
 
 from .accounts.views import logout_view
 from .instruments.views import instruments
-from .labs.views import event_log, sample_detail, sample_list
+from .labs.views import event_log, experiment_list, sample_detail, sample_list
 
 
 def health(request: HttpRequest) -> JsonResponse:
@@ -29,6 +29,8 @@ urlpatterns = [
     # Ported: reading samples; creating them (POST) is still Flask's.
     path("api/samples", sample_list, name="sample-list"),
     path("api/samples/<int:sample_id>", sample_detail, name="sample-detail"),
+    # Ported, not trusted yet: answered by Flask while Django's answer is compared.
+    path("api/experiments", experiment_list, name="experiment-list"),
     # Greenfield: only Django has it.
     path("instruments/", instruments, name="instruments"),
     # Not /admin/: the legacy app has /admin/users, and the admin resolves all below it.

@@ -83,6 +83,35 @@ class SampleTag(models.Model):
         ]
 
 
+class Experiment(models.Model):
+    """Still the legacy app's table (``managed = False``): Django only reads it."""
+
+    id = models.AutoField(primary_key=True)
+    title = models.CharField(max_length=200)
+    sample = models.ForeignKey(Sample, models.DO_NOTHING, db_index=False)
+    status = models.CharField(max_length=20)
+    started_at = models.DateTimeField()  # timestamp without time zone, UTC
+
+    class Meta:
+        managed = False
+        db_table = schema_table("labs", "experiment")
+
+
+class Result(models.Model):
+    id = models.AutoField(primary_key=True)
+    experiment = models.ForeignKey(
+        Experiment, models.DO_NOTHING, db_index=False, related_name="results"
+    )
+    metric = models.CharField(max_length=50)
+    value = models.FloatField()
+    unit = models.CharField(max_length=20)
+    recorded_at = models.DateTimeField()  # timestamp without time zone, UTC
+
+    class Meta:
+        managed = False
+        db_table = schema_table("labs", "result")
+
+
 class Event(models.Model):
     """The shared, append-only event log: both apps write to it."""
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from datetime import UTC, datetime
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -9,7 +12,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from .models import Event, Sample
+from .models import Event, Experiment, Result, Sample
 
 MAX_PER_PAGE = 100
 
@@ -22,8 +25,29 @@ def event_log(request: HttpRequest) -> HttpResponse:
     return render(request, "labs/events.html", {"page": page})
 
 
+def naive_utc(moment: datetime) -> datetime:
+    """The legacy columns hold naive UTC; Django may read them as aware (SQLite, USE_TZ)."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
 def api_error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
+
+
+def query_int(request: HttpRequest, name: str, default: int) -> int:
+    """As Flask's ``request.args.get(name, default, type=int)``: not a number means the default."""
+    try:
+        return int(request.GET.get(name, default))
+    except ValueError:
+        return default
+
+
+def page_arguments(request: HttpRequest) -> tuple[int, int] | JsonResponse:
+    """``page`` and ``per_page``, or the legacy API's 400 answer."""
+    page, per_page = query_int(request, "page", 1), query_int(request, "per_page", 20)
+    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+        return api_error(400, f"page must be >= 1 and per_page between 1 and {MAX_PER_PAGE}")
+    return page, per_page
 
 
 @require_safe
@@ -31,13 +55,10 @@ def sample_list(request: HttpRequest) -> JsonResponse:
     """``GET /api/samples``: the legacy JSON, key for key; POST is still Flask's."""
     if not request.user.is_authenticated:
         return api_error(401, "log in first")
-    try:
-        page = int(request.GET.get("page", 1))
-        per_page = int(request.GET.get("per_page", 20))
-    except ValueError:
-        page = per_page = 0
-    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-        return api_error(400, f"page must be >= 1 and per_page between 1 and {MAX_PER_PAGE}")
+    arguments = page_arguments(request)
+    if isinstance(arguments, JsonResponse):
+        return arguments
+    page, per_page = arguments
     samples = Sample.objects.select_related("owner").prefetch_related("tags").order_by("id")
     total = samples.count()
     rows = samples[(page - 1) * per_page : page * per_page]
@@ -61,3 +82,33 @@ def sample_detail(request: HttpRequest, sample_id: int) -> JsonResponse:
         return api_error(401, "log in first")
     sample = get_object_or_404(Sample.objects.select_related("owner"), pk=sample_id)
     return JsonResponse(sample.as_json())
+
+
+@require_safe
+def experiment_list(request: HttpRequest) -> JsonResponse:
+    """``GET /api/experiments``, ported and running in shadow: Flask's answer is compared."""
+    if not request.user.is_authenticated:
+        return api_error(401, "log in first")
+    arguments = page_arguments(request)
+    if isinstance(arguments, JsonResponse):
+        return arguments
+    page, per_page = arguments
+    experiments = Experiment.objects.order_by("-id")
+    fields = ("id", "title", "sample_id", "status", "started_at")
+    rows = list(experiments.values(*fields)[(page - 1) * per_page : page * per_page])
+    results = defaultdict(list)
+    measured = Result.objects.filter(experiment_id__in=[row["id"] for row in rows])
+    for result in measured.order_by("id").values("experiment_id", "metric", "value", "unit"):
+        experiment_id = result.pop("experiment_id")
+        results[experiment_id].append(result)
+    items = [
+        {
+            **row,
+            "started_at": naive_utc(row["started_at"]).isoformat(),
+            "results": results[row["id"]],
+        }
+        for row in rows
+    ]
+    return JsonResponse(
+        {"items": items, "page": page, "per_page": per_page, "total": experiments.count()}
+    )
