@@ -73,13 +73,18 @@ def recorder() -> Iterator[RecordingServer]:
 
 
 # Django owns /billing/** by rule, and /items/<int>/ by its URLconf (tests/urls.py).
-EXTRA = json.dumps({"ROUTES": {"/billing/**": "django"}})
+# gunicorn itself believes X-Forwarded-Proto from 127.0.0.1 (its FORWARDED_ALLOW_IPS
+# default), where these tests connect from: told not to, as for a public client.
+FRONT_ENV = {
+    "STRANGLER_TEST_EXTRA": json.dumps({"ROUTES": {"/billing/**": "django"}}),
+    "FORWARDED_ALLOW_IPS": "192.0.2.1",
+}
 
 
 @pytest.fixture(scope="module", params=list(APPS))
 def front(recorder: RecordingServer, request: pytest.FixtureRequest) -> Iterator[Front]:
     """A live front before the scripted upstream: middleware path, then fast path."""
-    server = start_front(recorder.url, {"STRANGLER_TEST_EXTRA": EXTRA}, app=APPS[request.param])
+    server = start_front(recorder.url, FRONT_ENV, app=APPS[request.param])
     yield server
     server.process.terminate()
     server.process.wait(timeout=10)
@@ -154,6 +159,21 @@ def test_connection_cannot_remove_a_chunked_bodys_framing(
     assert SMUGGLED in seen.body
 
 
+@pytest.fixture(
+    scope="module",
+    params=[(app, transport) for app in APPS for transport in ("http", "in-process")],
+    ids=lambda param: "-".join(param),
+)
+def every_front(recorder: RecordingServer, request: pytest.FixtureRequest) -> Iterator[Front]:
+    """Middleware and fast path, each with the HTTP and the in-process transport."""
+    app, transport = request.param
+    upstream = recorder.url if transport == "http" else "wsgi:tests.legacy_wsgi:app"
+    server = start_front(upstream, app=APPS[app])
+    yield server
+    server.process.terminate()
+    server.process.wait(timeout=10)
+
+
 # Finding 2: one canonical path, the one Flask routes on.
 
 
@@ -226,6 +246,71 @@ def test_non_utf8_targets_reach_an_in_process_app_byte_for_byte(in_process_front
     assert json.loads(answer.partition(b"\r\n\r\n")[2])["raw_uri"] == "/caf%E9"
 
 
+# Finding 8: client-controlled forwarding data.
+
+SPOOFED = {
+    "X-Forwarded-For": "6.6.6.6",
+    "Forwarded": "for=6.6.6.6;proto=https;host=evil.example",
+    "X-Forwarded-Port": "443",
+    "X-Forwarded-Host": "evil.example",
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Ssl": "on",
+    "X-Real-IP": "6.6.6.6",
+    "True-Client-IP": "6.6.6.6",
+    "X-Original-URL": "/billing/1",
+    "X-Rewrite-URL": "/billing/1",
+    "X-HTTP-Method-Override": "DELETE",
+}
+
+
+def _spoofing_headers() -> str:
+    return "".join(f"{name}: {value}\r\n" for name, value in SPOOFED.items())
+
+
+def test_a_client_cannot_speak_for_a_proxy(front: Front, recorder: RecordingServer) -> None:
+    before = len(recorder.requests)
+    answer = get(front, "/legacy/who", _spoofing_headers())
+    assert status_of(answer) == 200, answer
+    [seen] = requests_after(recorder, before)
+    sent = {name.decode().lower(): value.decode() for name, value in seen.headers}
+    for name, value in SPOOFED.items():
+        assert sent.get(name.lower()) != value, name
+    assert sent["x-forwarded-for"] == "127.0.0.1"
+    assert sent["x-forwarded-proto"] == "http"
+    assert sent["x-forwarded-host"] == "127.0.0.1"
+
+
+@pytest.fixture(scope="module", params=list(APPS))
+def behind_a_proxy(recorder: RecordingServer, request: pytest.FixtureRequest) -> Iterator[Front]:
+    """A front whose peer (this test, on 127.0.0.1) is a trusted proxy."""
+    extra = json.dumps({"TRUSTED_PROXIES": ["127.0.0.1/32"]})
+    server = start_front(
+        recorder.url, {**FRONT_ENV, "STRANGLER_TEST_EXTRA": extra}, app=APPS[request.param]
+    )
+    yield server
+    server.process.terminate()
+    server.process.wait(timeout=10)
+
+
+def test_a_trusted_proxy_speaks_for_the_client_but_never_overrides_the_url(
+    behind_a_proxy: Front, recorder: RecordingServer
+) -> None:
+    before = len(recorder.requests)
+    answer = get(behind_a_proxy, "/legacy/who", _spoofing_headers())
+    assert status_of(answer) == 200, answer
+    [seen] = requests_after(recorder, before)
+    sent = {name.decode().lower(): value.decode() for name, value in seen.headers}
+    assert sent["x-forwarded-for"] == "6.6.6.6, 127.0.0.1"
+    assert sent["x-real-ip"] == "6.6.6.6"
+    assert sent["forwarded"] == SPOOFED["Forwarded"]
+    assert sent["x-forwarded-port"] == "443"
+    # What Django itself decided about this hop (no SECURE_PROXY_SSL_HEADER here).
+    assert sent["x-forwarded-proto"] == "http"
+    assert sent["x-forwarded-host"] == "127.0.0.1"
+    for name in ("x-original-url", "x-rewrite-url", "x-http-method-override"):
+        assert name not in sent
+
+
 # Finding 3: interim responses, and connections not read to their framed end.
 
 
@@ -293,3 +378,69 @@ def test_in_process_answers_http_cannot_carry_are_a_502(
     assert status_of(answer) == 502, answer
     assert b"X-Injected" not in answer
     assert b"admin=1" not in answer
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"5\r\nhelloXX0\r\n\r\n",  # no CRLF after the chunk data
+        b"zz\r\nhello\r\n0\r\n\r\n",  # not a chunk size
+        b"5\r\nhel",  # the client hangs up mid-chunk
+    ],
+)
+def test_a_bad_chunked_body_from_the_client_is_a_400_not_a_500(
+    every_front: Front, body: bytes
+) -> None:
+    front = every_front
+    raw = (
+        b"POST /legacy/form HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+        b"Content-Type: text/plain\r\n\r\n" + body
+    )
+    with socket.create_connection(("127.0.0.1", front.port), timeout=10) as sock:
+        sock.sendall(raw)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer, "the front closed without answering"
+    assert status_of(answer) == 400, answer
+
+
+# Finding 5: slow clients.
+
+
+@pytest.fixture(scope="module", params=list(APPS))
+def impatient_front(recorder: RecordingServer, request: pytest.FixtureRequest) -> Iterator[Front]:
+    """A front that waits at most one second for each piece of a client's body."""
+    extra = json.dumps({"CLIENT_BODY_TIMEOUT": 1.0})
+    server = start_front(recorder.url, {"STRANGLER_TEST_EXTRA": extra}, app=APPS[request.param])
+    yield server
+    server.process.terminate()
+    server.process.wait(timeout=10)
+
+
+def test_slow_clients_get_a_408_and_never_hold_an_upstream_thread(
+    impatient_front: Front, recorder: RecordingServer
+) -> None:
+    before = len(recorder.requests)
+    clients = []
+    for number in range(5):
+        sock = socket.create_connection(("127.0.0.1", impatient_front.port), timeout=8)
+        sock.sendall(
+            f"POST /legacy/slow/{number} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Length: 1000\r\n\r\nabc".encode()
+        )
+        clients.append(sock)
+    try:
+        for sock in clients:
+            answer = b""
+            while chunk := sock.recv(65536):  # the front closes the connection after it
+                answer += chunk
+            assert status_of(answer) == 408, answer
+    finally:
+        for sock in clients:
+            sock.close()
+    # Not one of them reached the upstream: no Flask thread waited on a slow client.
+    assert requests_after(recorder, before) == []
+    answer = get(impatient_front, "/legacy/after")
+    assert status_of(answer) == 200, answer

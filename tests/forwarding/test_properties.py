@@ -27,51 +27,33 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
 import pytest
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from strangler.identity.tokens import TokenVerifier, bound_target, load_verifying_key
 from tests.conftest import Front
 from tests.reliability.conftest import IN_PROCESS, start_reliability_front, stop_front
+from tests.reliability.known_failing import open_finding, pinned
 from tests.reliability.legacy import DJANGO_OWNED_ENDPOINTS, IDENTITY_HEADER, create_app
-from tests.reliability.wire import RawResponse, RawUpstream, exchange
+from tests.reliability.wire import OK, Cut, RawRequest, RawResponse, RawUpstream, exchange
 from tests.upstream import RunningServer, serve
 
 pytestmark = pytest.mark.timeout(300)
 
 PROPERTY = settings(
-    max_examples=60,
+    max_examples=100,
     deadline=None,
     derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-
-# What fails today, by issue 7's finding number or a name for a bug outside the
-# nine findings. Their inputs are set aside in the properties (``assume``) and
-# pinned instead by strict xfails (``pinned``), so the properties stay green on
-# what holds and a pinned case fails the moment its fix lands: then its key
-# leaves this dict, and both the xfail and the set-aside go with it.
-KNOWN_FAILING: dict[int | str, str] = {
-    2: "issue 7 finding 2: fixed by the core work",
-    8: "issue 7 finding 8: fixed by the core work",
-    9: "issue 7 finding 9: fixed by the core work",
-    "fragment": (
-        "not among the nine findings: a target with a raw '#' (invalid in a request "
-        "line) is forwarded rewritten from PATH_INFO, its '#...' dropped, instead of "
-        "byte for byte or refused with 400"
-    ),
-}
-
-
-def open_finding(key: int | str) -> bool:
-    return key in KNOWN_FAILING
-
 
 # --- strategies -------------------------------------------------------------------------------
 
@@ -79,21 +61,31 @@ def open_finding(key: int | str) -> bool:
 # either case, dot segments, empty segments, Django-owned prefixes, unicode
 # sent raw (UTF-8) or encoded, and raw control characters.
 _SAFE = "abcxyz019-._~!$&'()*+,;=:@"
+_text = st.text(alphabet=_SAFE, min_size=1, max_size=6)
+# Any byte percent-encoded, in either case; control bytes come through
+# _separators, less often, since the front refuses them on sight.
+_escaped = st.integers(0x20, 0xFF).map(lambda b: f"%{b:02X}") | st.integers(0x20, 0xFF).map(
+    lambda b: f"%{b:02x}"
+)
+_tricky = st.sampled_from(
+    ["", ".", "..", "%2e", "%2E%2E", "billing", "BILLING", "ported", "items", "01", "/"]
+)
+_separators = st.sampled_from(["%2f", "%2F", "%5c", "\\", "%20", ";x", "%00", "%0a", "%0d", "%7f"])
+_unicode = st.characters(min_codepoint=0xA0, max_codepoint=0x2FFF, exclude_categories=["Cs"])
 _piece = st.one_of(
-    st.text(alphabet=_SAFE, min_size=1, max_size=6),
-    st.integers(0, 255).map(lambda b: f"%{b:02X}"),
-    st.integers(0, 255).map(lambda b: f"%{b:02x}"),
-    st.sampled_from(["", ".", "..", "%2e", "%2E%2E", "billing", "BILLING", "ported", "items"]),
-    st.sampled_from(["%2f", "%2F", "%5c", "\\", "%00", "%0a", "%0d", "%09", "%20", ";x"]),
-    st.characters(min_codepoint=0xA0, max_codepoint=0x10FFF, exclude_categories=["Cs"]).map(
-        lambda c: c.encode().decode("latin-1")
-    ),
-    st.characters(min_codepoint=0xA0, max_codepoint=0x2FFF, exclude_categories=["Cs"]).map(
-        lambda c: "".join(f"%{b:02X}" for b in c.encode())
-    ),
+    _text,
+    _escaped,
+    _tricky,
+    _separators,
+    _unicode.map(lambda c: "".join(f"%{b:02X}" for b in c.encode())),
+)
+# Bytes a server's request-line parser refuses (raw non-ASCII, controls, space):
+# one now and then, so most requests get past it to the front's own rules.
+_raw_piece = st.one_of(
+    _unicode.map(lambda c: c.encode().decode("latin-1")),
     st.sampled_from(["\x00", "\x01", "\x7f", "\t", " "]),
 )
-_segment = st.lists(_piece, max_size=3).map("".join)
+_segment = st.lists(_piece, min_size=1, max_size=3).map("".join)
 _query = st.lists(
     st.one_of(_piece, st.sampled_from(["&", "=", "?", "/", "+", "%26", "#"])), max_size=5
 ).map("".join)
@@ -106,6 +98,10 @@ def targets(draw: st.DrawFn) -> bytes:
     path = prefix + "/" + "/".join(draw(st.lists(_segment, min_size=1, max_size=5)))
     if draw(st.booleans()):
         path += "?" + draw(_query)
+    # One target in ten (Hypothesis favours the ends of a range, so not ``== 0``).
+    if draw(st.sampled_from([False] * 4 + [True] + [False] * 5)):
+        at = draw(st.integers(1, len(path)))
+        path = path[:at] + draw(_raw_piece) + path[at:]
     return path.encode("latin-1")
 
 
@@ -196,32 +192,7 @@ def flask_endpoints(target: bytes, method: str) -> set[str]:
     return endpoints
 
 
-def routes_to_django_owned(target: bytes, method: str) -> bool:
-    """Would Flask run a Django-owned route for this target (the bypass of finding 2)?"""
-    return bool(flask_endpoints(target, method) & DJANGO_OWNED_ENDPOINTS)
-
-
-def non_utf8_path(target: bytes) -> bool:
-    """Does the path decode to bytes that are not UTF-8 (finding 9's ``/caf%E9``)?"""
-    try:
-        unquote_to_bytes(target.partition(b"?")[0]).decode("utf-8")
-    except UnicodeDecodeError:
-        return True
-    return False
-
-
-FRAMING = {"content-length", "transfer-encoding", "host"}
 PROXY_DATA = {"forwarded", "x-real-ip", "x-original-url", "x-rewrite-url", "x-forwarded-port"}
-
-
-def connection_names_framing(headers: list[tuple[str, str]]) -> bool:
-    """Does ``Connection`` name a framing header (the smuggling of finding 1)?"""
-    return any(
-        token.strip().lower() in FRAMING
-        for name, value in headers
-        if name.lower() == "connection"
-        for token in value.split(",")
-    )
 
 
 def sends_proxy_data(headers: list[tuple[str, str]]) -> bool:
@@ -234,6 +205,12 @@ def request_bytes(method: str, target: bytes, headers: list[tuple[str, str]], bo
     lines = [("Host", "127.0.0.1"), *headers, ("Connection", "close")]
     head += b"".join(f"{name}: {value}\r\n".encode("latin-1") for name, value in lines)
     return head + b"\r\n" + body
+
+
+def outcome(label: str) -> None:
+    """Count what happened to generated requests (``--hypothesis-show-statistics``)."""
+    if currently_in_test_context():
+        event(label)
 
 
 def assert_no_server_error(response: RawResponse) -> None:
@@ -258,6 +235,8 @@ def forwarded_once(
     response = exchange(front.port, data, head=method == "HEAD")
     recorder.settle()
     received = recorder.requests[before:]
+    why = response.body.split(b"\n", 1)[0][:60] if response.status == 400 else b""
+    outcome(f"{'forwarded' if received else 'answered by the front'}: {response.status} {why!r}")
     assert_no_server_error(response)
     if response.header(b"X-Raw-Upstream"):
         assert len(received) == 1, [r.request_line for r in received]
@@ -297,8 +276,6 @@ def check_target(
 def test_a_target_reaches_the_upstream_once_and_unchanged_or_is_refused(
     raw_front: Front, recorder: RawUpstream, verifier: TokenVerifier, method: str, target: bytes
 ) -> None:
-    assume(not (open_finding(2) and routes_to_django_owned(target, method)))
-    assume(not (open_finding(9) and non_utf8_path(target)))
     assume(not (open_finding("fragment") and b"#" in target))
     check_target(raw_front, recorder, verifier, method, target)
 
@@ -386,7 +363,6 @@ def test_headers_cannot_unframe_the_body_forge_identity_or_pose_as_the_proxy(
     headers: list[tuple[str, str]],
     body: bytes,
 ) -> None:
-    assume(not (open_finding(1) and connection_names_framing(headers)))
     assume(not (open_finding(8) and sends_proxy_data(headers)))
     check_headers(raw_front, recorder, verifier, headers, body)
 
@@ -443,9 +419,11 @@ def check_flask_route(front: Front, verifier: TokenVerifier, method: str, target
     response = exchange(front.port, request_bytes(method, target, [], b""))
     assert_no_server_error(response)
     if response.header(b"Content-Type") != [b"application/json"]:
+        outcome(f"{response.status} {response.header(b'Content-Type')}")
         return  # Django's own answer, a refusal, or a redirect from Flask's router
     answer = json.loads(response.body)
     endpoint = answer.get("endpoint")
+    outcome(f"{response.status} from Flask's {endpoint or 'Django'} route")
     assert endpoint not in DJANGO_OWNED_ENDPOINTS, (target, answer)
     if endpoint == "echo":
         assert answer["method"] == method
@@ -461,24 +439,11 @@ def check_flask_route(front: Front, verifier: TokenVerifier, method: str, target
 def test_flask_never_runs_a_route_django_owns(
     flask_front: Front, verifier: TokenVerifier, method: str, target: bytes
 ) -> None:
-    assume(not (open_finding(2) and routes_to_django_owned(target, method)))
-    assume(not (open_finding(9) and non_utf8_path(target)))
     assume(not (open_finding("fragment") and b"#" in target))
     check_flask_route(flask_front, verifier, method, target)
 
 
 # --- the findings' own inputs, pinned ---------------------------------------------------------
-
-
-def pinned(finding: int | str, *values: object) -> object:
-    """A case of ``finding``: a strict xfail while it is in ``KNOWN_FAILING``."""
-    return pytest.param(
-        *values,
-        marks=pytest.mark.xfail(
-            open_finding(finding), strict=True, reason=KNOWN_FAILING.get(finding, "")
-        ),
-        id=f"{finding}-{values[0]!r}"[:60],
-    )
 
 
 TARGET_CASES = [
@@ -532,3 +497,181 @@ def test_findings_headers_through_the_raw_upstream(
     body: bytes,
 ) -> None:
     check_headers(raw_front, recorder, verifier, headers, body)
+
+
+# --- what the upstream answers ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UpstreamAnswer:
+    """An answer the raw upstream sends, and what a client may see of it."""
+
+    wire: bytes
+    # The upstream closes the connection after it (close-delimited or cut short).
+    cut: bool
+    # Well-framed: the client gets this status and body; None: malformed, so a
+    # 502 or a connection cut before the framed end, never a complete-looking body.
+    status: int | None
+    reason: bytes
+    body: bytes
+    headers: tuple[tuple[bytes, bytes], ...]
+
+    @property
+    def cut_before_body(self) -> bool:
+        """Does the upstream close after its head, before any body byte it announced?"""
+        head, _, body = self.wire.rpartition(b"\r\n\r\n")
+        return self.cut and self.status is None and not body and b"Content-Length" in head
+
+
+_REASONS = {b"OK": True, b"": True, b"Custom Reason": True, b"caf\xe9": True, b"Bad\rReason": False}
+_RESPONSE_HEADERS = {
+    (b"X-A", b"1"): True,
+    (b"Set-Cookie", b"a=1; Path=/"): True,
+    (b"Set-Cookie", b"b=2; HttpOnly"): True,
+    (b"Link", b"</style.css>; rel=preload"): True,
+    (b"X-Bad", b"a\rSet-Cookie: forged=1"): False,
+    (b"X-Nul", b"a\x00b"): False,
+}
+FRAMINGS = {
+    "length": True,
+    "chunked": True,
+    "close": True,
+    "longer": True,  # more bytes than Content-Length: the rest is not the body
+    "short": False,  # fewer bytes than Content-Length, then the connection closes
+    "conflicting-lengths": False,
+    "length-and-chunked": False,
+}
+
+
+@st.composite
+def upstream_answers(draw: st.DrawFn) -> UpstreamAnswer:
+    interim = b"".join(
+        b"HTTP/1.1 %d Interim\r\n%b\r\n" % (code, b"Link: </a>; rel=preload\r\n" * (code == 103))
+        for code in draw(st.lists(st.sampled_from([100, 102, 103]), max_size=2))
+    )
+    # 101 cannot be carried by a WSGI server: a 502 (finding 3).
+    status = draw(st.sampled_from([200, 201, 204, 302, 304, 404, 418, 101]))
+    reason = draw(st.sampled_from(sorted(_REASONS)))
+    headers = draw(st.lists(st.sampled_from(sorted(_RESPONSE_HEADERS)), max_size=3))
+    framing = draw(st.sampled_from(sorted(FRAMINGS)))
+    body = draw(st.binary(max_size=2000))
+    if status in (101, 204, 304):
+        framing, body = "length", b""
+    well_formed = _REASONS[reason] and all(_RESPONSE_HEADERS[h] for h in headers)
+    well_formed = well_formed and FRAMINGS[framing] and status != 101
+    head = b"HTTP/1.1 %d %b\r\n" % (status, reason) + b"".join(
+        name + b": " + value + b"\r\n" for name, value in headers
+    )
+    wire_body, seen = body, body
+    match framing:
+        case "length":
+            head += b"Content-Length: %d\r\n" % len(body) if status not in (101, 204, 304) else b""
+        case "chunked":
+            head += b"Transfer-Encoding: chunked\r\n"
+            wire_body = (b"%x\r\n%b\r\n" % (len(body), body) if body else b"") + b"0\r\n\r\n"
+        case "close":
+            head += b"Connection: close\r\n"
+        case "longer":
+            head += b"Content-Length: %d\r\n" % len(body)
+            wire_body = body + b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged"
+        case "short":
+            head += b"Content-Length: %d\r\n" % (len(body) + 10)
+        case "conflicting-lengths":
+            head += b"Content-Length: %d\r\nContent-Length: %d\r\n" % (len(body), len(body) + 1)
+        case "length-and-chunked":
+            head += b"Content-Length: %d\r\nTransfer-Encoding: chunked\r\n" % len(body)
+            wire_body = (b"%x\r\n%b\r\n" % (len(body), body) if body else b"") + b"0\r\n\r\n"
+    return UpstreamAnswer(
+        wire=interim + head + b"\r\n" + wire_body,
+        cut=framing in ("close", "short"),
+        status=status if well_formed else None,
+        reason=reason,
+        body=seen,
+        headers=tuple(headers),
+    )
+
+
+class ScriptedAnswers:
+    """The raw upstream's answers: the one scripted for ``/scripted``, ``ok`` for the rest."""
+
+    def __init__(self) -> None:
+        self.next: UpstreamAnswer | None = None
+
+    def __call__(self, request: RawRequest) -> bytes | Cut | None:
+        if request.target == b"/scripted" and self.next is not None:
+            return Cut(self.next.wire) if self.next.cut else self.next.wire
+        return OK
+
+
+@pytest.fixture(scope="module")
+def scripted() -> Iterator[tuple[RawUpstream, ScriptedAnswers]]:
+    answers = ScriptedAnswers()
+    server = RawUpstream(answer=answers)
+    yield server, answers
+    server.stop()
+
+
+@pytest.fixture(scope="module", params=["middleware", "fast"])
+def scripted_front(
+    request: pytest.FixtureRequest, scripted: tuple[RawUpstream, ScriptedAnswers]
+) -> Iterator[Front]:
+    front = start_reliability_front(scripted[0].url, request.param)
+    yield front
+    stop_front(front)
+
+
+def check_upstream_answer(
+    front: Front, scripted: tuple[RawUpstream, ScriptedAnswers], answer: UpstreamAnswer
+) -> None:
+    upstream, answers = scripted
+    answers.next = answer
+    get = b"GET /scripted HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    try:
+        response = exchange(front.port, get)
+    except (ConnectionError, EOFError):
+        response = None  # cut before a status line: never a wrong answer
+    if response is not None:
+        outcome(f"{response.status} complete={response.complete}")
+        assert response.status != 500, response
+        forged = (b"Set-Cookie", b"forged=1")
+        assert forged not in response.headers, response.headers
+        if answer.status is None:
+            assert response.status == 502 or not response.complete, response
+        else:
+            assert response.status == answer.status, response
+            assert response.reason == answer.reason or not answer.reason, response
+            assert response.complete, response
+            if answer.status not in (204, 304):
+                assert response.body == answer.body
+            cookies = [v for n, v in answer.headers if n == b"Set-Cookie"]
+            assert response.header(b"Set-Cookie") == cookies
+    # Whatever was left on the upstream connection, the next client gets its own answer.
+    follow = exchange(front.port, b"GET /next HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    assert (follow.status, follow.body) == (200, b"ok"), follow
+    upstream.settle()
+
+
+@PROPERTY
+@given(answer=upstream_answers())
+def test_an_upstream_answer_arrives_exact_or_as_a_502_and_never_spills_over(
+    scripted_front: Front, scripted: tuple[RawUpstream, ScriptedAnswers], answer: UpstreamAnswer
+) -> None:
+    assume(not (open_finding("cut-before-body") and answer.cut_before_body))
+    check_upstream_answer(scripted_front, scripted, answer)
+
+
+CUT_BEFORE_BODY = UpstreamAnswer(
+    wire=b"HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n",
+    cut=True,
+    status=None,
+    reason=b"OK",
+    body=b"",
+    headers=(),
+)
+
+
+@pytest.mark.parametrize("answer", [pinned("cut-before-body", CUT_BEFORE_BODY)])
+def test_findings_upstream_answers(
+    scripted_front: Front, scripted: tuple[RawUpstream, ScriptedAnswers], answer: UpstreamAnswer
+) -> None:
+    check_upstream_answer(scripted_front, scripted, answer)

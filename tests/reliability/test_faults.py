@@ -20,6 +20,7 @@ import pytest
 
 from tests.conftest import Front
 from tests.reliability.conftest import ENTRIES, FlaskProcess, start_reliability_front, stop_front
+from tests.reliability.known_failing import open_finding, xfail_while_open
 from tests.reliability.load import (
     Result,
     expected_digests,
@@ -30,9 +31,6 @@ from tests.reliability.load import (
 )
 from tests.reliability.wire import Cut, RawRequest, RawUpstream, exchange
 
-# A known bug, shown by test_upstream_dying_between_head_and_body_never_gives_a_500
-# (strict xfail): set to False when that test passes.
-DEATH_AFTER_HEAD_GIVES_500 = True
 READ_TIMEOUT = 2.0  # the http_front fixture's
 # Time a busy machine may add to a timeout before the 504 is out.
 SLACK = 8.0
@@ -113,9 +111,9 @@ def test_flask_killed_under_load_fails_only_what_was_under_way(
     ] + [(o.killed - started, o.back - started) for o in outages]
     # ... and is a 502 from the front, or an answer cut before its framed end:
     # never another status, never a complete-looking wrong body. (A kill that
-    # lands between Flask's headers and its body gives a 500 until the bug
-    # test_upstream_dying_between_head_and_body_never_gives_a_500 shows is fixed.)
-    allowed = {502, 500} if DEATH_AFTER_HEAD_GIVES_500 else {502}
+    # lands between Flask's head and its body gives a 500 while the failure
+    # "cut-before-body" of known_failing.py is open.)
+    allowed = {502, 500} if open_finding("cut-before-body") else {502}
     assert all(r.error is not None or r.status in allowed for r in wrong), summary(wrong)
 
     # A POST is executed at most once, and every POST answered 200 was executed.
@@ -168,14 +166,7 @@ def paused_flask(flask_process: FlaskProcess) -> Iterator[FlaskProcess]:
     flask_process.resume()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "not among issue 7's nine findings and not built: the front has no notion of an "
-        "upstream known to be down (no circuit breaker), so every request waits READ_TIMEOUT "
-        "and four hung requests take every thread of a worker"
-    ),
-)
+@xfail_while_open("fail-fast")
 def test_hung_upstream_fails_fast_once_known_down(
     http_front: Front, paused_flask: FlaskProcess
 ) -> None:
@@ -276,13 +267,7 @@ def test_a_request_with_a_body_is_never_sent_twice(
     assert len(sent) == 1, f"the upstream received the {request_name} {len(sent)} times"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug outside issue 7's nine findings: the body iterator raises UpstreamStreamError "
-        "before the WSGI server has written the status line, and gunicorn answers 500"
-    ),
-)
+@xfail_while_open("cut-before-body")
 def test_upstream_dying_between_head_and_body_never_gives_a_500(
     dropping_front: Front, dropping_upstream: tuple[RawUpstream, DropPolicy]
 ) -> None:

@@ -8,9 +8,14 @@ No framework imports here either.
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
+import itertools
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import socket
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import IO, Any
 from urllib.parse import quote, unquote_to_bytes
 
@@ -123,7 +128,7 @@ def request_target(environ: Mapping[str, Any]) -> str:
 
 
 def request_body(
-    environ: Mapping[str, Any], chunk_size: int
+    environ: Mapping[str, Any], chunk_size: int, timeout: float | None = None
 ) -> tuple[Iterable[bytes] | None, int | None]:
     """The client's body as ``(chunks, length)``, streamed, never buffered whole.
 
@@ -131,8 +136,13 @@ def request_body(
     its end only when the server says ``wsgi.input`` ends there
     (``wsgi.input_terminated``: gunicorn, Werkzeug); otherwise reading would
     hang on the next keep-alive request, so it is refused with 411.
+
+    ``timeout`` bounds the wait for each piece of the body (a client that
+    stops sending gets a 408), where the server lets us reach its socket
+    (gunicorn's ``gunicorn.socket``); it is separate from the upstream's
+    ``READ_TIMEOUT``.
     """
-    stream: IO[bytes] = environ["wsgi.input"]
+    stream = ClientBody(environ["wsgi.input"], environ.get("gunicorn.socket"), timeout)
     length_value = environ.get("CONTENT_LENGTH") or ""
     if length_value:
         try:
@@ -153,7 +163,50 @@ def request_body(
     return None, None
 
 
-def _read_exactly(stream: IO[bytes], length: int, chunk_size: int) -> Iterator[bytes]:
+class ClientBody:
+    """Reads the client's body from the server, each read bounded by ``timeout``.
+
+    The server parses the client's framing (gunicorn de-chunks); whatever it
+    raises for a malformed or cut body (``ChunkMissingTerminator``,
+    ``NoMoreData``) is the client's fault: a 400, never a 500 or a 502.
+    """
+
+    def __init__(self, stream: IO[bytes], sock: object, timeout: float | None) -> None:
+        self.stream = stream
+        self.sock = sock if timeout is not None and isinstance(sock, socket.socket) else None
+        self.timeout = timeout
+
+    def read(self, size: int) -> bytes:
+        sock = self.sock
+        if sock is None:
+            return self._read(size)
+        previous = sock.gettimeout()
+        sock.settimeout(self.timeout)
+        try:
+            return self._read(size)
+        finally:
+            with contextlib.suppress(OSError):
+                sock.settimeout(previous)
+
+    def _read(self, size: int) -> bytes:
+        try:
+            return self.stream.read(size)
+        except TimeoutError as exc:
+            if self.sock is not None:
+                # The server would wait for the rest of this body before the
+                # next request on the connection: end it instead.
+                with contextlib.suppress(OSError):
+                    self.sock.shutdown(socket.SHUT_RD)
+            raise BadRequestBody(
+                408, f"the client sent no body data for {self.timeout:g} seconds"
+            ) from exc
+        except Exception as exc:
+            raise BadRequestBody(
+                400, f"the request body could not be read ({type(exc).__name__})"
+            ) from exc
+
+
+def _read_exactly(stream: ClientBody, length: int, chunk_size: int) -> Iterator[bytes]:
     remaining = length
     while remaining:
         chunk = stream.read(min(chunk_size, remaining))
@@ -163,9 +216,27 @@ def _read_exactly(stream: IO[bytes], length: int, chunk_size: int) -> Iterator[b
         yield chunk
 
 
-def _read_to_end(stream: IO[bytes], chunk_size: int) -> Iterator[bytes]:
+def _read_to_end(stream: ClientBody, chunk_size: int) -> Iterator[bytes]:
     while chunk := stream.read(chunk_size):
         yield chunk
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(values: Iterable[str]) -> tuple[IPNetwork, ...]:
+    """``TRUSTED_PROXIES`` entries (addresses or CIDR networks) parsed; ``ValueError`` if bad."""
+    return tuple(ipaddress.ip_network(value, strict=False) for value in values)
+
+
+@lru_cache(maxsize=256)
+def is_trusted(address: str, networks: tuple[IPNetwork, ...]) -> bool:
+    """Is the peer ``address`` one of the trusted proxies?"""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 def build_upstream_request(
@@ -178,6 +249,8 @@ def build_upstream_request(
     base_path: str = "",
     target: str | None = None,
     strip_headers: Iterable[str] = (),
+    trusted_proxies: Collection[IPNetwork] = (),
+    body_timeout: float | None = None,
 ) -> UpstreamRequest:
     """Turn a client's WSGI environ into the one request to send upstream.
 
@@ -188,18 +261,25 @@ def build_upstream_request(
     ``target`` is ``request_target(environ)`` when the caller has it already.
     ``strip_headers`` names client headers that must never reach the upstream
     whatever their spelling (the identity header); the signer adds its own
-    after this, over the final target.
+    after this, over the final target. Proxy headers (``Forwarded``,
+    ``X-Real-IP``, ``X-Forwarded-*``...) are kept only from a peer in
+    ``trusted_proxies``. ``body_timeout`` bounds each wait for the client's body.
     """
-    headers = headers_from_environ(environ, strip=strip_headers)
+    client_addr = environ.get("REMOTE_ADDR", "") or ""
+    headers = headers_from_environ(
+        environ,
+        strip=strip_headers,
+        trusted_peer=bool(trusted_proxies) and is_trusted(client_addr, tuple(trusted_proxies)),
+    )
     if forwarded_headers:
         headers = add_forwarded_headers(
             headers,
-            client_addr=environ.get("REMOTE_ADDR", "") or "",
+            client_addr=client_addr,
             proto=scheme,
             host=host,
             prefix=environ.get("SCRIPT_NAME", "") or "",
         )
-    body, length = request_body(environ, chunk_size)
+    body, length = request_body(environ, chunk_size, body_timeout)
     method = environ.get("REQUEST_METHOD", "GET")
     return UpstreamRequest(
         method=method,
@@ -210,3 +290,20 @@ def build_upstream_request(
         content_length=length,
         environ=environ,
     )
+
+
+def read_ahead(body: Iterable[bytes] | None) -> Iterable[bytes] | None:
+    """``body`` with its first piece (up to ``CHUNK_SIZE``) already read.
+
+    Called before the upstream is contacted: a body that fits in one piece
+    (most form posts and JSON) is wholly received first, so a client that
+    sends it slowly, or never, holds one of the front's threads and none of
+    the upstream's.
+    """
+    if body is None:
+        return None
+    pieces = iter(body)
+    first = next(pieces, None)
+    if first is None:
+        return ()
+    return itertools.chain((first,), pieces)

@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
 
-from .errors import UpstreamStreamError, UpstreamUnavailable
+from .errors import ForwardingError, UpstreamStreamError, UpstreamUnavailable
 from .headers import environ_key
 from .http11 import check_final_response
 from .messages import UpstreamRequest, UpstreamResponse
@@ -54,6 +54,9 @@ class ChunkReader(io.RawIOBase):
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks = iter(chunks)
         self._pending = memoryview(b"")
+        # The client's body failed (cut, malformed, too slow): whatever the app
+        # made of that, the client's answer is this error.
+        self.failure: ForwardingError | None = None
 
     def readable(self) -> bool:
         return True
@@ -64,6 +67,9 @@ class ChunkReader(io.RawIOBase):
                 self._pending = memoryview(next(self._chunks))
             except StopIteration:
                 return 0
+            except ForwardingError as exc:
+                self.failure = exc
+                raise
         size = min(len(buffer), len(self._pending))
         buffer[:size] = self._pending[:size]
         self._pending = self._pending[size:]
@@ -121,6 +127,7 @@ class WsgiTransport:
     def send(self, request: UpstreamRequest) -> UpstreamResponse:
         """Call the app and return once it has started its response."""
         environ = self.build_environ(request)
+        reader = getattr(environ["wsgi.input"], "raw", None)
         started: dict[str, Any] = {}
         written: list[bytes] = []
 
@@ -136,6 +143,7 @@ class WsgiTransport:
         try:
             result = self.app(environ, start_response)
         except Exception as exc:
+            _raise_body_failure(reader)
             logger.exception(
                 "in-process upstream %s raised for %s %s", self.name, request.method, request.path
             )
@@ -152,10 +160,16 @@ class WsgiTransport:
                     break
         except Exception as exc:
             _close(result)
+            _raise_body_failure(reader)
             logger.exception(
                 "in-process upstream %s raised for %s %s", self.name, request.method, request.path
             )
             raise UpstreamUnavailable("the upstream application failed") from exc
+        if isinstance(reader, ChunkReader) and reader.failure is not None:
+            # The app answered a body it could not read (Flask: its own 400 or
+            # 500); the client gets the front's answer for what went wrong.
+            _close(result)
+            raise reader.failure
         if "status" not in started:
             _close(result)
             raise UpstreamUnavailable("the upstream application did not start a response")
@@ -207,6 +221,11 @@ class WsgiTransport:
             body=body(),
             close=close,
         )
+
+
+def _raise_body_failure(reader: object) -> None:
+    if isinstance(reader, ChunkReader) and reader.failure is not None:
+        raise reader.failure
 
 
 def _close(result: Iterable[bytes]) -> None:
