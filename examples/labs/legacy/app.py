@@ -37,8 +37,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         STRANGLER_VERIFYING_KEYS=settings.verifying_keys,
     )
     app.config.update(overrides)
-    # Behind the Django front door: trust one hop of X-Forwarded-For/-Proto/-Host.
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    # Behind the Django front door: one hop of X-Forwarded-* (docs/production.md).
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)  # type: ignore[method-assign]
 
     init_db(app)
     csrf.init_app(app)
