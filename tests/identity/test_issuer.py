@@ -325,6 +325,35 @@ def test_a_forged_identity_header_never_reaches_flask(
     assert identity[0] != forged
 
 
+# Finding 6 of issue 7: the token is bound to the target as sent, whatever its bytes.
+NON_ASCII_TARGETS = [
+    "/anywhere/caf%C3%A9",
+    "/anywhere/x%C2%A0",
+    "/anywhere/caf%E9",
+    "/anywhere/a%2fb?q=%C3%A9&flag",
+]
+
+
+@pytest.mark.parametrize("target", NON_ASCII_TARGETS)
+def test_flask_accepts_the_token_on_non_ascii_targets_through_a_live_front(
+    live: tuple[Front, RunningServer, str], target: str
+) -> None:
+    front, _, _ = live
+    status, data = raw_get(front, target, [])
+    assert status == 200
+    # A verified (anonymous) token has claims; a refused one leaves Flask with none.
+    assert data["claims"].get("anonymous") is True, data
+
+
+@pytest.mark.parametrize("target", NON_ASCII_TARGETS)
+def test_a_logged_in_user_is_known_to_flask_on_non_ascii_targets(
+    client: Client, ada: Any, target: str
+) -> None:
+    client.force_login(ada)
+    data = body(client.get(target))
+    assert data["username"] == "ada", data
+
+
 def test_a_forged_header_sent_twice_never_reaches_flask(
     live: tuple[Front, RunningServer, str],
 ) -> None:

@@ -200,6 +200,14 @@ def test_django_and_flask_compute_the_same_binding(
     assert environ_binding(script_name, path_info, query) == expected
 
 
+def test_a_raw_request_line_is_bound_as_it_is() -> None:
+    # Werkzeug's dev server puts U+FFFD in PATH_INFO for %E9; its REQUEST_URI is exact.
+    assert environ_binding("", "/caf\u00ef\u00bf\u00bd", "", "/caf%E9") == bound_target("/caf%E9")
+    assert environ_binding("/app", "/x", "q=1", "/app/x?q=1") == "/app/x?q=1"
+    # An absolute-form request line is not a path: the environ is used.
+    assert environ_binding("", "/x", "", "http://evil/y") == "/x"
+
+
 def test_binding_keeps_distinct_targets_distinct() -> None:
     # The UTF-8 path and its Latin-1 look-alike, or another query, are other requests.
     assert bound_target("/caf%C3%A9") != bound_target("/caf%E9")

@@ -178,8 +178,12 @@ def _request_binding() -> str:
     script_name = environ.get("SCRIPT_NAME", "")
     if isinstance(original, dict) and isinstance(original.get("SCRIPT_NAME"), str):
         script_name = original["SCRIPT_NAME"]
+    raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     return environ_binding(
-        script_name, environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")
+        script_name,
+        environ.get("PATH_INFO", ""),
+        environ.get("QUERY_STRING", ""),
+        raw_uri if isinstance(raw_uri, str) else None,
     )
 
 

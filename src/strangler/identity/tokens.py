@@ -268,14 +268,20 @@ def bound_target(target: str) -> str:
     return _binding(unquote_to_bytes(path), query)
 
 
-def environ_binding(script_name: str, path_info: str, query_string: str) -> str:
+def environ_binding(
+    script_name: str, path_info: str, query_string: str, raw_uri: str | None = None
+) -> str:
     """The same binding computed from what a WSGI server received (the Flask side).
 
-    WSGI carries the decoded path as bytes in ISO-8859-1 code points
-    (PEP 3333) and the query string undecoded, so this equals
-    :func:`bound_target` of the target Django sent, whatever server runs
-    Flask (with or without a raw request line).
+    ``raw_uri`` is the request line's target when the server keeps it
+    (``RAW_URI``, ``REQUEST_URI``): it is bound as it is, since some servers
+    (Werkzeug's development server) decode bytes that are not UTF-8 lossily
+    into ``PATH_INFO``. Otherwise WSGI carries the decoded path as bytes in
+    ISO-8859-1 code points (PEP 3333) and the query string undecoded, so the
+    binding equals :func:`bound_target` of the target Django sent either way.
     """
+    if raw_uri and raw_uri.startswith("/"):
+        return bound_target(raw_uri)
     raw = (script_name or "").rstrip("/") + (path_info or "")
     try:
         data = raw.encode("latin-1")
