@@ -6,12 +6,14 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import ROOT
 from tests.demo.conftest import Demo, start_demo, stop_demo
 
 
@@ -91,3 +93,16 @@ def test_ctrl_c_stops_both_servers_and_a_second_run_reuses_everything(tmp_path: 
             assert json.load(response) == {"app": "legacy", "status": "ok"}
     finally:
         stop_demo(second)
+
+
+def test_make_demo_passes_the_ports_and_uses_only_the_demo_extra() -> None:
+    result = subprocess.run(
+        ["make", "-n", "-B", "demo", "PORT=8123", "FLASK_PORT=5123"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    lines = result.stdout.splitlines()
+    assert "-e '.[demo]'" in result.stdout
+    assert "[test]" not in result.stdout  # no linters or type checkers in the demo's virtualenv
+    assert (
+        lines[-1] == ".venv-demo/bin/python examples/labs/run_demo.py --port 8123 --flask-port 5123"
+    )
