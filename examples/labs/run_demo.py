@@ -134,7 +134,7 @@ def start(name: str, port: int, app: str, env: dict[str, str]) -> Server:
     return Server(name, port, process)
 
 
-def wait_until_serving(server: Server, health_path: str, timeout: float = 60) -> None:
+def wait_until_serving(server: Server, health_path: str, app: str, timeout: float = 60) -> None:
     """Wait for the server's health page; fail if it exits or something else answers."""
     deadline = time.monotonic() + timeout
     url = f"http://127.0.0.1:{server.port}{health_path}"
@@ -144,7 +144,11 @@ def wait_until_serving(server: Server, health_path: str, timeout: float = 60) ->
                             f"while starting; its output is above")  # fmt: skip
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
-                if json.load(response).get("status") == "ok":
+                health = json.load(response)
+                if health.get("status") == "ok":
+                    if health.get("app") != app:
+                        raise DemoError(f"port {server.port} answers for {health.get('app')!r}, "
+                                        f"not {server.name}")  # fmt: skip
                     return
         except (OSError, ValueError):
             time.sleep(0.2)
@@ -237,8 +241,10 @@ def main() -> int:
         prepare(env)
         servers.append(start("flask", args.flask_port, "examples.labs.legacy.app:app", env))
         servers.insert(0, start("django", args.port, "examples.labs.site.wsgi:application", env))
-        for server, health in zip(servers, ["/health", "/healthz"], strict=True):
-            wait_until_serving(server, health)
+        for server, health, app in zip(
+            servers, ["/health", "/healthz"], ["django", "legacy"], strict=True
+        ):
+            wait_until_serving(server, health, app)
         if args.smoke:
             problems = smoke(args.port)
             for problem in problems:
