@@ -70,6 +70,13 @@ def test_a_scientist_walks_through_both_apps(demo: Demo, page, shots: Path) -> N
     expect(page.locator("tbody tr")).to_have_count(20)
     page.screenshot(path=shots / "2-samples-flask.png", full_page=True)
 
+    # The legacy dashboard, with the activity both apps log.
+    page.click("header .logo")
+    expect(page.locator("h1")).to_have_text("Lab dashboard")
+    expect(page.locator(".served")).to_have_text("served by Flask")
+    page.screenshot(path=shots / "2b-dashboard-flask.png", full_page=True)
+    page.goto(f"{demo.url}/samples")
+
     # Flask's form, posted through the front.
     page.click("text=New sample")
     page.fill("#name", "Browser core 1")

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .config import database_url
 from .database import make_engine, make_session_factory
-from .models import Event, Experiment, Result, Sample, Tag, User, utcnow
+from .models import Event, Experiment, Result, Sample, Tag, User
 
 # (username, role, password): printed by `make demo`.
 DEMO_USERS = [
@@ -75,7 +75,8 @@ def seed(session: Session, samples: int = 60) -> bool:
                 )
         session.add(
             Event(
-                at=utcnow(),
+                # Logged when it happened: the demo's history spans the year.
+                at=datetime.combine(sample.collected_on, time(9 + number % 8, number % 60)),
                 actor=scientist.username,
                 kind="sample.created",
                 subject=f"sample:{sample.id}",
