@@ -2,6 +2,7 @@
 
 ``RouteSwitch``: a run-time override of who answers a route, editable in the
 admin and with ``manage.py strangler_switch``; it wins over ``STRANGLER["ROUTES"]``.
+``FlaskLoginEnd`` (the cut-over's memory) lives with identity, in ``identity/models.py``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,10 @@ from typing import Any
 
 from django.core.validators import MaxValueValidator
 from django.db import models
+
+from .identity.models import FlaskLoginEnd
+
+__all__ = ["FlaskLoginEnd", "RouteSwitch"]
 
 
 class RouteSwitch(models.Model):
