@@ -97,7 +97,7 @@ def test_ctrl_c_stops_both_servers_and_a_second_run_reuses_everything(tmp_path: 
 
 def test_make_demo_passes_the_ports_and_uses_only_the_demo_extra() -> None:
     result = subprocess.run(
-        ["make", "-n", "-B", "demo", "PORT=8123", "FLASK_PORT=5123"],
+        ["make", "--no-print-directory", "-n", "-B", "demo", "PORT=8123", "FLASK_PORT=5123"],
         cwd=ROOT, capture_output=True, text=True, check=True,
     )  # fmt: skip
     lines = result.stdout.splitlines()

@@ -35,6 +35,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         STRANGLER_VERIFYING_KEYS=settings.verifying_keys,
+        # Behind the front door, logging in is Django's page (nothing flashed here).
+        STRANGLER_LOGIN_URL="/login",
     )
     app.config.update(overrides)
     # Behind the Django front door: one hop of X-Forwarded-* (docs/production.md).

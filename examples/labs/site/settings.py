@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "strangler",
+    "examples.labs.site.accounts",  # legacy roles as Django groups
     "examples.labs.site.labs",  # tables adopted from the legacy app
     "examples.labs.site.instruments",  # greenfield: only Django has it
 ]
@@ -86,11 +87,19 @@ DATABASES = {"default": database()}
 # The legacy tables have integer ids; Django must expect the same (docs/database.md).
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
-LOGIN_URL = "/login"
+LOGIN_URL = "/login"  # the legacy app's login URL: Flask-Login's redirects land here
 LOGIN_REDIRECT_URL = "/"
-AUTHENTICATION_BACKENDS = ["examples.labs.site.accounts.backends.LegacyUserBackend"]
+LOGOUT_REDIRECT_URL = "/login"
+# Legacy users log in with their legacy password: the backend finds them in the
+# legacy users table and creates their Django user; the hasher reads the Werkzeug
+# hash, which Django then upgrades to its own.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "strangler.identity.legacy.LegacyUserBackend",
+]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "strangler.identity.hashers.WerkzeugPasswordHasher",  # last: only reads legacy hashes
 ]
 
 # /static/ is Django's: the front door serves it (WhiteNoise), Flask never sees it.
@@ -115,6 +124,7 @@ STRANGLER = {
     "IDENTITY": {
         "SIGNING_KEY": _keys.get("private_key"),
         "KEY_ID": _keys.get("kid"),
+        "LEGACY_USERS": {"TABLE": "users", "ACTIVE": "active"},
     },
 }
 

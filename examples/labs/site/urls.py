@@ -8,7 +8,8 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
-from .accounts.views import logout_view
+from strangler.identity.views import LogoutView
+
 from .instruments.views import instruments
 from .labs.views import event_log, experiment_list, sample_detail, sample_list
 
@@ -23,7 +24,8 @@ def health(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     # Ported: Django owns login for both apps now.
     path("login", auth_views.LoginView.as_view(), name="login"),
-    path("logout", logout_view, name="logout"),
+    # The legacy pages log out with a GET link: this view takes it safely.
+    path("logout", LogoutView.as_view(), name="logout"),
     # Ported first: the shared event log.
     path("events", event_log, name="events"),
     # Ported: reading samples; creating them (POST) is still Flask's.
