@@ -8,14 +8,16 @@ or adds to it, and a forwarded request does not pay for the whole stack.
 from __future__ import annotations
 
 from collections.abc import Callable
+from time import perf_counter
 
 from django.http import HttpRequest, HttpResponseBase
 
-from .decided import recorded_decision
+from .decided import record_decision, recorded_decision
 from .forwarding import forward_request
 from .forwarding.paths import AmbiguousPath
 from .forwarding.response import error_response
-from .routing import decide
+from .routing import decide_request
+from .traffic import HANDED_TO_FLASK, record_request
 
 
 class StranglerMiddleware:
@@ -28,13 +30,20 @@ class StranglerMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        started = perf_counter()
         # The WSGI fast path (strangler.wsgi) may have decided already.
-        decided = recorded_decision(request.META)
-        if decided is None:
+        decision = recorded_decision(request.META)
+        if decision is None:
             try:
-                decided = decide(request)
+                decision = decide_request(request)
             except AmbiguousPath as error:
                 return error_response(request, error)
-        if decided == "flask":
-            return forward_request(request)
-        return self.get_response(request)
+            # Inner code (the shadow replay) reads it with recorded_decision().
+            record_decision(request.META, decision)
+        if decision.owner == "flask":
+            response = forward_request(request)
+        else:
+            response = self.get_response(request)
+        handed = getattr(request, HANDED_TO_FLASK, False)
+        record_request(decision, request.method, response.status_code, started, flask=handed)
+        return response
