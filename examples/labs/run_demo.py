@@ -127,7 +127,7 @@ def start(name: str, port: int, app: str, env: dict[str, str]) -> Server:
         "--graceful-timeout", "5",
         "--log-level", "warning",
         "--access-logfile", "-",
-        "--access-logformat", f"{name:6} %(m)s %(U)s%(q)s %(s)s %(L)ss",
+        "--access-logformat", f"{name:6} %(r)s %(s)s %(L)ss",
     ]  # fmt: skip
     # A session of its own: Ctrl-C reaches this script, which stops the servers in order.
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
@@ -190,6 +190,7 @@ BANNER = """
 {logins}
 
   Django answers  /login /logout /events /api/samples (GET) /instruments/ /django-admin/ /health
+                  /_strangler/  the migration's status page (log in as ada)
   Flask answers   everything else, through Django  (directly: http://127.0.0.1:{flask_port}/)
   Stop with Ctrl-C.
 """

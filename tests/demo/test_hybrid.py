@@ -126,6 +126,12 @@ def test_roles_are_refused(visitor: Visitor) -> None:
     visitor.log_in("vic", "vic-labs-demo")  # a viewer
     assert visitor.get("/samples/new").status == 403
     assert visitor.get("/admin/users").status == 403
+    refused = visitor.request(
+        "POST", "/api/samples", json.dumps({"name": "x", "collected_on": "2026-01-01"}).encode(),
+        {"Content-Type": "application/json"},
+    )  # fmt: skip
+    assert refused.status == 403
+    assert json.loads(refused.body) == {"error": "scientists only"}
 
 
 def test_admin_action_with_the_admin_role(demo: Demo, visitor: Visitor) -> None:
@@ -152,3 +158,18 @@ def test_ported_get_with_its_post_still_in_flask(demo: Demo, visitor: Visitor) -
     assert data["per_page"] == 5
     assert len(data["items"]) == 5
     assert data["next"] == "/api/samples?page=2&per_page=5"
+    created = visitor.request(
+        "POST", "/api/samples",
+        json.dumps({"name": "Via the API", "collected_on": "2026-06-01"}).encode(),
+        {"Content-Type": "application/json"},
+    )  # fmt: skip
+    assert created.status == 201, created.text
+    new = json.loads(created.body)
+    # Django's GET reads what Flask's POST wrote, in the same shape.
+    assert json.loads(visitor.get(created.headers["Location"]).body) == new
+    # The access logs say who answered: Django alone for GET, Flask for POST.
+    demo.wait_for_line(r"django\s+POST /api/samples HTTP/1.1 201")
+    log = "".join(demo.output)
+    assert re.search(r"flask\s+POST /api/samples HTTP/1.1 201", log)
+    assert not re.search(r"flask\s+GET /api/samples[ ?/]", log)
+    assert re.search(r"django\s+GET /api/samples\?per_page=5 HTTP/1.1 200", log)

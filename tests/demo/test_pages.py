@@ -103,3 +103,18 @@ def test_a_scientist_walks_through_both_apps(demo: Demo, page, shots: Path) -> N
     expect(page.locator(".flash.success")).to_contain_text("Booked Spectrometer")
     expect(page.locator("tbody")).to_contain_text("Absorbance of Browser core 1")
     page.screenshot(path=shots / "5-instruments-django.png", full_page=True)
+
+
+def test_the_status_page_shows_the_migration(demo: Demo, page, shots: Path) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{demo.url}/login?next=/_strangler/")
+    page.fill("#id_username", "ada")  # a legacy admin: Django staff
+    page.fill("#id_password", "ada-labs-demo")
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{demo.url}/_strangler/")
+    body = page.locator("body")
+    # Routes from both sides: ported, forwarded and Django-only.
+    for route in ["/api/samples", "/samples/new", "/instruments/", "/events"]:
+        expect(body).to_contain_text(route)
+    page.screenshot(path=shots / "6-status-page.png", full_page=True)

@@ -102,10 +102,17 @@ PASSWORD_HASHERS = [
     "strangler.identity.hashers.WerkzeugPasswordHasher",  # last: only reads legacy hashes
 ]
 
-# /static/ is Django's: the front door serves it (WhiteNoise), Flask never sees it.
+# /static/ is Django's (the front door never forwards STATIC_URL): WhiteNoise serves it.
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR / "static"
 STATICFILES_DIRS = [Path(__file__).resolve().parent.parent / "legacy" / "static"]
+# Switches and traffic are shared by every worker through the cache (Redis in production).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": VAR / "cache",
+    }
+}
 SESSION_COOKIE_NAME = "sessionid"  # Flask's is "labs_session": two cookies, no clash
 
 _keys_file = VAR / "keys.json"
@@ -117,7 +124,6 @@ STRANGLER = {
     "SQLALCHEMY_METADATA": "examples.labs.legacy.models:Base",
     # STATIC_URL is Django's (WhiteNoise serves it), never a Flask 404.
     "ROUTES": {
-        "/static/**": "django",
         # Django's port exists (labs.views.experiment_list); Flask keeps answering.
         "/api/experiments": "flask",
     },

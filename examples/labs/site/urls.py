@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
-from django.urls import path
+from django.urls import include, path
 
 from strangler.identity.views import LogoutView
 
@@ -37,5 +37,7 @@ urlpatterns = [
     path("instruments/", instruments, name="instruments"),
     # Not /admin/: the legacy app has /admin/users, and the admin resolves all below it.
     path("django-admin/", admin.site.urls),
+    # The migration's status page (staff): progress, routes, traffic, switches.
+    path("_strangler/", include("strangler.urls")),
     path("health", health),
 ]
