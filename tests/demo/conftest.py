@@ -39,8 +39,15 @@ class Demo:
         return f"http://127.0.0.1:{self.port}"
 
     def wait_for_line(self, pattern: str, timeout: float = 90) -> str:
-        """Read the demo's output until a line matches ``pattern`` (or the demo ends)."""
+        """The first line of the demo's output matching ``pattern``, read so far or still to come.
+
+        Lines already read count: the two servers log through one pipe, so a
+        line can arrive before the one a test waited for first.
+        """
         assert self.process.stdout is not None
+        for line in self.output:
+            if re.search(pattern, line):
+                return line
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             line = self.process.stdout.readline()
