@@ -16,3 +16,4 @@ class StranglerConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the checks)
         from .db import checks as db_checks  # noqa: F401  (database side: E040-E059)
         from .identity import checks as identity_checks  # noqa: F401  (E020-E039)
+        from .shadow import checks as shadow_checks  # noqa: F401  (E070-E079)

@@ -2,6 +2,7 @@
 
 ``RouteSwitch``: a run-time override of who answers a route, editable in the
 admin and with ``manage.py strangler_switch``; it wins over ``STRANGLER["ROUTES"]``.
+Shadow mode's models are defined in ``strangler.shadow.models``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,11 @@ from typing import Any
 
 from django.core.validators import MaxValueValidator
 from django.db import models
+
+# Shadow mode's tables (migration 0003_shadow) live beside the code that uses them.
+from .shadow.models import RecordedRequest, ShadowDifference, ShadowTally
+
+__all__ = ["RecordedRequest", "RouteSwitch", "ShadowDifference", "ShadowTally"]
 
 
 class RouteSwitch(models.Model):

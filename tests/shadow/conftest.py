@@ -1,0 +1,77 @@
+"""A legacy Flask app trusting Django's identity, and Django's ports of it in shadow mode."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask import Flask
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from strangler.identity.tokens import generate_key_pair
+from strangler.shadow.live import worker_pool
+from tests.shadow.legacy import Seen, create_shadow_legacy_app
+from tests.upstream import RunningServer, serve
+
+SHADOW_ROUTES = {"/api/**": "shadow", "/page": "shadow"}
+
+
+@dataclass(frozen=True)
+class Keys:
+    private: str
+    public: str
+
+
+@pytest.fixture(scope="session")
+def shadow_keys() -> Keys:
+    private, public, _ = generate_key_pair("EdDSA")
+    return Keys(private, public)
+
+
+@pytest.fixture(scope="session")
+def seen() -> Seen:
+    return Seen()
+
+
+@pytest.fixture(scope="session")
+def legacy_app(shadow_keys: Keys, seen: Seen) -> Flask:
+    return create_shadow_legacy_app(shadow_keys.public, seen)
+
+
+@pytest.fixture(scope="session")
+def legacy(legacy_app: Flask) -> Iterator[RunningServer]:
+    server = serve(legacy_app)
+    yield server
+    server.stop()
+
+
+def shadow_settings_for(upstream: str, private_key: str, **shadow: Any) -> dict[str, Any]:
+    """``STRANGLER`` with the legacy upstream, identity on and the shadow routes."""
+    return {
+        "UPSTREAM": upstream,
+        "READ_TIMEOUT": 10.0,
+        "ROUTES": SHADOW_ROUTES,
+        "IDENTITY": {"SIGNING_KEY": private_key},
+        "SHADOW": shadow,
+    }
+
+
+@pytest.fixture
+def shadow_on(
+    settings: SettingsWrapper, legacy: RunningServer, shadow_keys: Keys, seen: Seen
+) -> Iterator[dict[str, Any]]:
+    """Shadow mode on for the ports, noise warm-up off (tests that learn noise set it)."""
+    settings.ROOT_URLCONF = "tests.shadow.urls"
+    settings.STRANGLER = shadow_settings_for(
+        legacy.url, shadow_keys.private, NOISE_WARMUP=0, NOISE_SAMPLE=0.0
+    )
+    seen.clear()
+    yield settings.STRANGLER
+    worker_pool().join()
+
+
+def drain() -> None:
+    """Wait until the shadow workers have compared and stored everything queued."""
+    worker_pool().join()
