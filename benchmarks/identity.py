@@ -133,25 +133,27 @@ def micro(private: str, public: str, session: str) -> list[tuple[str, float]]:
             issuer="django",
             audience="flask",
         )
-        signed = signer.mint(USER_CLAIMS, method="GET", path="/hello")
+        signed = signer.mint(USER_CLAIMS, method="GET", target="/hello")
         if algorithm == "EdDSA":
             token = signed
             rows.append(
                 (
                     "mint a token (anonymous, EdDSA)",
-                    per_call_us(partial(signer.mint, {"anonymous": True}, method="GET", path="/")),
+                    per_call_us(
+                        partial(signer.mint, {"anonymous": True}, method="GET", target="/")
+                    ),
                 )
             )
         rows.append(
             (
                 f"mint a token (user claims, {algorithm})",
-                per_call_us(partial(signer.mint, USER_CLAIMS, method="GET", path="/hello")),
+                per_call_us(partial(signer.mint, USER_CLAIMS, method="GET", target="/hello")),
             )
         )
         rows.append(
             (
                 f"verify a token ({algorithm})",
-                per_call_us(partial(verifier.verify, signed, method="GET", path="/hello")),
+                per_call_us(partial(verifier.verify, signed, method="GET", binding="/hello")),
             )
         )
 
@@ -162,12 +164,12 @@ def micro(private: str, public: str, session: str) -> list[tuple[str, float]]:
     factory = RequestFactory()
 
     def django_anonymous() -> object:
-        return identity_headers(factory.get("/hello"))
+        return identity_headers(factory.get("/hello"), target="/hello")
 
     def django_logged_in() -> object:
         request = factory.get("/hello")
         request.COOKIES["sessionid"] = session
-        return identity_headers(request)
+        return identity_headers(request, target="/hello")
 
     assert "anonymous" not in str(django_logged_in())
     rows.append(("Django identity_headers, anonymous (no query)", per_call_us(django_anonymous)))
@@ -223,7 +225,7 @@ def end_to_end(
         signer = TokenSigner(
             load_signing_key("EdDSA", private), issuer="django", audience="flask", lifetime=3600
         )
-        direct_token = {HEADER: signer.mint({"anonymous": True}, method="GET", path="/hello")}
+        direct_token = {HEADER: signer.mint({"anonymous": True}, method="GET", target="/hello")}
         configs = [
             Config("Flask direct (for scale)", flask.port, {}),
             Config("Flask direct, with a valid token", flask.port, direct_token),

@@ -16,8 +16,9 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client
 
+from strangler.decided import ENVIRON_KEY as DECIDED
 from strangler.identity.tokens import TokenVerifier, generate_key_pair, load_verifying_key
-from strangler.wsgi import DECIDED, ForwardedBody, StranglerWSGIHandler
+from strangler.wsgi import ForwardedBody, StranglerWSGIHandler
 from tests.conftest import free_port
 from tests.upstream import RunningServer
 
@@ -186,7 +187,7 @@ def test_identity_token_is_minted_on_the_fast_path_too(
     verifier = TokenVerifier(
         [load_verifying_key(public, kid)], algorithms=["EdDSA"], issuer="django", audience="flask"
     )
-    claims = verifier.verify(token, method="GET", path="/legacy/x")
+    claims = verifier.verify(token, method="GET", binding="/legacy/x")
     assert (claims["sub"], claims["username"]) == (str(user.pk), "ada")
     # Django code ran (the session lookup), so Django's request cycle was signalled.
     assert signals == ["started", "finished"]

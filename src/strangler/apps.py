@@ -6,7 +6,7 @@ from django.apps import AppConfig
 
 
 class StranglerConfig(AppConfig):
-    """Registers the system checks; everything else is wired through settings."""
+    """Registers the system checks and identity's signer with the forwarding core."""
 
     name = "strangler"
     verbose_name = "Strangler"
@@ -15,5 +15,9 @@ class StranglerConfig(AppConfig):
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the checks)
         from .db import checks as db_checks  # noqa: F401  (database side: E040-E059)
+        from .forwarding.signing import register_signer
         from .identity import checks as identity_checks  # noqa: F401  (E020-E039)
+        from .identity.issuer import IdentitySigner
         from .shadow import checks as shadow_checks  # noqa: F401  (E070-E079)
+
+        register_signer(IdentitySigner())

@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponseBase
 
+from .decided import recorded_decision
 from .forwarding import forward_request
-from .identity.issuer import identity_headers
 from .routing import decide
 
 
@@ -26,8 +26,8 @@ class StranglerMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        # The WSGI fast path (strangler.wsgi) has already decided.
-        decided = request.META.get("strangler.decided")
+        # The WSGI fast path (strangler.wsgi) may have decided already.
+        decided = recorded_decision(request.META)
         if decided == "flask" or (decided is None and decide(request) == "flask"):
-            return forward_request(request, extra_headers=identity_headers(request))
+            return forward_request(request)
         return self.get_response(request)

@@ -31,17 +31,12 @@ from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
 from django.core.signals import request_finished, request_started
 from django.http import HttpResponseBase
 
-from .forwarding import open_upstream
+from .decided import record_decision
+from .forwarding import send_upstream
 from .forwarding.errors import ForwardingError
 from .forwarding.response import error_response
-from .identity.issuer import get_signer, identity_headers
-from .identity.tokens import KeyConfigError
+from .forwarding.signing import get_signer
 from .routing import decide
-
-# Set on the environ of requests this handler passed on to Django, so the
-# middleware does not decide a second time. Clients cannot set environ keys
-# without the HTTP_ prefix.
-DECIDED = "strangler.decided"
 
 StartResponse = Callable[..., Any]
 
@@ -57,21 +52,20 @@ class StranglerWSGIHandler:
         # is built from; the original must reach Django's handler untouched.
         request = WSGIRequest(dict(environ))
         if decide(request) != "flask":
-            environ[DECIDED] = "django"
+            record_decision(environ, "django")
             return self.django_app(environ, start_response)
         try:
             host = request.get_host()
         except DisallowedHost:
             # Django's own 400 (and its security log line), as without this handler.
-            environ[DECIDED] = "flask"
+            record_decision(environ, "flask")
             return self.django_app(environ, start_response)
-        with_signals = _mints_identity()
+        # Django code (the session, the user) runs only when the signer needs it.
+        with_signals = get_signer().runs_django_code()
         if with_signals:
             request_started.send(sender=self.__class__, environ=environ)
         try:
-            upstream, headers = open_upstream(
-                request, host=host, extra_headers=identity_headers(request)
-            )
+            upstream = send_upstream(request, host=host)
         except ForwardingError as error:
             response = error_response(request, error)
             if with_signals:
@@ -79,7 +73,7 @@ class StranglerWSGIHandler:
             start_response(_status_line(response), list(response.items()))
             return [response.content]
         reason = upstream.reason or _default_reason(upstream.status)
-        start_response(f"{upstream.status} {reason}", headers)
+        start_response(f"{upstream.status} {reason}", upstream.headers)
         return ForwardedBody(upstream.body, upstream.close, finished=with_signals)
 
 
@@ -107,13 +101,6 @@ def get_wsgi_application() -> StranglerWSGIHandler:
     """Django's WSGI application, behind the fast path for forwarded requests."""
     django.setup(set_prefix=False)
     return StranglerWSGIHandler(WSGIHandler())
-
-
-def _mints_identity() -> bool:
-    try:
-        return get_signer() is not None
-    except KeyConfigError:  # identity_headers logs it and mints nothing
-        return False
 
 
 def _status_line(response: HttpResponseBase) -> str:

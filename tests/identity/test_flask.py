@@ -100,7 +100,7 @@ def claims_for(path: str, method: str = "GET", **overrides: Any) -> dict[str, An
         "nbf": now,
         "exp": now + 60,
         "jti": "unique-jti-0001",
-        "req": {"method": method, "path": path},
+        "req": {"method": method, "target": path},
         **overrides,
     }
 
@@ -114,7 +114,7 @@ def forge(keys: KeyPair, payload: dict[str, Any], **header: Any) -> str:
 def test_valid_token_gives_the_user(
     http: urllib3.PoolManager, legacy: RunningServer, signer: TokenSigner
 ) -> None:
-    data = whoami(get(http, legacy, "/whoami", signer.mint(ADA, method="GET", path="/whoami")))
+    data = whoami(get(http, legacy, "/whoami", signer.mint(ADA, method="GET", target="/whoami")))
     assert data["id"] == "7"
     assert data["username"] == "ada"
     assert data["email"] == "ada@example.com"
@@ -135,7 +135,7 @@ def test_login_required(
     http: urllib3.PoolManager, legacy: RunningServer, signer: TokenSigner
 ) -> None:
     assert get(http, legacy, "/private").status == 401
-    token = signer.mint(ADA, method="GET", path="/private")
+    token = signer.mint(ADA, method="GET", target="/private")
     response = get(http, legacy, "/private", token)
     assert response.status == 200
     assert response.data == b"private for ada"
@@ -146,25 +146,25 @@ def test_roles_required(
 ) -> None:
     path = "/curators/3"
     assert get(http, legacy, path).status == 401
-    response = get(http, legacy, path, signer.mint(ADA, method="GET", path=path))
+    response = get(http, legacy, path, signer.mint(ADA, method="GET", target=path))
     assert response.status == 200
     assert response.data == b"sample 3 for curator ada"
     no_role = {**ADA, "roles": ["visitor"]}
-    assert get(http, legacy, path, signer.mint(no_role, method="GET", path=path)).status == 403
+    assert get(http, legacy, path, signer.mint(no_role, method="GET", target=path)).status == 403
 
 
 def test_flask_login_views_and_own_role_checks_keep_working(
     http: urllib3.PoolManager, legacy: RunningServer, signer: TokenSigner
 ) -> None:
     response = get(
-        http, legacy, "/flask-login", signer.mint(ADA, method="GET", path="/flask-login")
+        http, legacy, "/flask-login", signer.mint(ADA, method="GET", target="/flask-login")
     )
     assert response.data == b"flask-login user ada (flask)"
     # The app's own role check reads the app's own roles (ada is "admin" in Flask's table).
-    token = signer.mint(ADA, method="GET", path="/own-role-check")
+    token = signer.mint(ADA, method="GET", target="/own-role-check")
     assert get(http, legacy, "/own-role-check", token).data == b"admin ada (flask)"
     bob = {**ADA, "sub": "8", "username": "bob"}
-    token = signer.mint(bob, method="GET", path="/own-role-check")
+    token = signer.mint(bob, method="GET", target="/own-role-check")
     assert get(http, legacy, "/own-role-check", token).status == 403
     assert get(http, legacy, "/flask-login").status == 401
 
@@ -173,7 +173,9 @@ def test_user_unknown_to_flask_is_anonymous_for_flask_login(
     http: urllib3.PoolManager, legacy: RunningServer, signer: TokenSigner
 ) -> None:
     stranger = {**ADA, "sub": "999", "username": "stranger"}
-    data = whoami(get(http, legacy, "/whoami", signer.mint(stranger, method="GET", path="/whoami")))
+    data = whoami(
+        get(http, legacy, "/whoami", signer.mint(stranger, method="GET", target="/whoami"))
+    )
     assert data["username"] == "stranger"
     assert data["flask_login_user"] is None
 
@@ -190,7 +192,7 @@ def test_a_token_overrides_flasks_own_session(
         whoami(get(http, legacy, "/whoami", headers={"Cookie": cookie}))["flask_login_user"]
         == "bob (flask)"
     )
-    anonymous = signer.mint({"anonymous": True}, method="GET", path="/whoami")
+    anonymous = signer.mint({"anonymous": True}, method="GET", target="/whoami")
     data = whoami(get(http, legacy, "/whoami", anonymous, headers={"Cookie": cookie}))
     assert data["flask_login_user"] is None
     tampered = anonymous[:-4] + ("AAAA" if not anonymous.endswith("AAAA") else "BBBB")
@@ -208,7 +210,7 @@ def test_user_loader_hook_maps_the_identity(ed_keys: KeyPair, signer: TokenSigne
         seen.append(found)
         return app.login_manager._user_callback("8")  # type: ignore[attr-defined]
 
-    token = signer.mint(ADA, method="GET", path="/whoami")
+    token = signer.mint(ADA, method="GET", target="/whoami")
     data = app.test_client().get("/whoami", headers={HEADER: token}).get_json()
     assert data["flask_login_user"] == "bob (flask)"
     assert [found.username for found in seen] == ["ada"]
@@ -220,7 +222,7 @@ def test_without_flask_login(ed_keys: KeyPair, signer: TokenSigner) -> None:
     try:
         with urllib3.PoolManager(retries=False, timeout=5) as http:
             assert get(http, server, "/private").status == 401
-            token = signer.mint(ADA, method="GET", path="/private")
+            token = signer.mint(ADA, method="GET", target="/private")
             assert get(http, server, "/private", token).data == b"private for ada"
     finally:
         server.stop()
@@ -241,14 +243,14 @@ def test_strict_mode_refuses_requests_that_did_not_come_through_django(
     client = app.test_client()
     assert client.get("/whoami").status_code == 403
     assert client.get("/whoami", headers={HEADER: "garbage"}).status_code == 403
-    anonymous = signer.mint({"anonymous": True}, method="GET", path="/whoami")
+    anonymous = signer.mint({"anonymous": True}, method="GET", target="/whoami")
     assert client.get("/whoami", headers={HEADER: anonymous}).get_json()["id"] is None
 
 
 def test_authorization_header_carries_the_token(ed_keys: KeyPair, signer: TokenSigner) -> None:
     app = create_legacy_app(flask_config(ed_keys, STRANGLER_IDENTITY_HEADER="Authorization"))
     client = app.test_client()
-    token = signer.mint(ADA, method="GET", path="/whoami")
+    token = signer.mint(ADA, method="GET", target="/whoami")
     data = client.get("/whoami", headers={"Authorization": f"Bearer {token}"}).get_json()
     assert data["username"] == "ada"
     assert (
@@ -272,7 +274,7 @@ def test_extension_supports_app_factories_and_several_apps(
             return {"id": current_identity.id}
 
         apps.append(app)
-    token = signer.mint(ADA, method="GET", path="/whoami")
+    token = signer.mint(ADA, method="GET", target="/whoami")
     # The first app trusts the signing key, the second does not.
     assert apps[0].test_client().get("/whoami", headers={HEADER: token}).get_json()["id"] == "7"
     assert apps[1].test_client().get("/whoami", headers={HEADER: token}).get_json()["id"] is None
@@ -301,7 +303,7 @@ def test_refusal_is_logged_without_the_token(
     signer: TokenSigner,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    token = signer.mint(ADA, method="GET", path="/elsewhere")
+    token = signer.mint(ADA, method="GET", target="/elsewhere")
     with caplog.at_level(logging.WARNING, logger="strangler.flask"):
         whoami(get(http, legacy, "/whoami", token))
     assert "token was minted for another request" in caplog.text
@@ -430,7 +432,7 @@ def test_attack_wrong_typ(
 def test_attack_tampered_payload(
     http: urllib3.PoolManager, legacy: RunningServer, signer: TokenSigner
 ) -> None:
-    token = signer.mint({**ADA, "roles": []}, method="GET", path="/curators/1")
+    token = signer.mint({**ADA, "roles": []}, method="GET", target="/curators/1")
     header, payload, signature = token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     claims["roles"] = ["curator"]
@@ -442,7 +444,7 @@ def test_attack_tampered_payload(
 def test_attack_replay_against_another_path(
     http: urllib3.PoolManager, legacy: RunningServer, signer: TokenSigner
 ) -> None:
-    token = signer.mint(ADA, method="GET", path="/whoami")
+    token = signer.mint(ADA, method="GET", target="/whoami")
     assert whoami(get(http, legacy, "/whoami", token))["id"] == "7"
     assert get(http, legacy, "/curators/1", token).status == 401
     assert get(http, legacy, "/private", token).status == 401
@@ -451,7 +453,7 @@ def test_attack_replay_against_another_path(
 def test_attack_replay_with_another_method(
     http: urllib3.PoolManager, legacy: RunningServer, signer: TokenSigner
 ) -> None:
-    token = signer.mint(ADA, method="GET", path="/whoami")
+    token = signer.mint(ADA, method="GET", target="/whoami")
     assert_anonymous(get(http, legacy, "/whoami", token, method="POST"))
     assert_anonymous(get(http, legacy, "/whoami", token, method="DELETE"))
 
@@ -495,7 +497,7 @@ def test_attack_oversized_token(
 def test_attack_token_in_query_string(
     http: urllib3.PoolManager, legacy: RunningServer, signer: TokenSigner
 ) -> None:
-    token = signer.mint(ADA, method="GET", path="/whoami")
+    token = signer.mint(ADA, method="GET", target="/whoami")
     for name in (HEADER, "token", "access_token", "jwt"):
         assert_anonymous(get(http, legacy, f"/whoami?{name}={token}"))
 
@@ -503,7 +505,7 @@ def test_attack_token_in_query_string(
 def test_attack_token_in_a_cookie(
     http: urllib3.PoolManager, legacy: RunningServer, signer: TokenSigner
 ) -> None:
-    token = signer.mint(ADA, method="GET", path="/whoami")
+    token = signer.mint(ADA, method="GET", target="/whoami")
     assert_anonymous(get(http, legacy, "/whoami", headers={"Cookie": f"{HEADER}={token}"}))
 
 
@@ -583,7 +585,7 @@ def test_the_extension_runs_first_and_once(ed_keys: KeyPair, signer: TokenSigner
     def whoami_view() -> Any:
         return {"id": current_identity.id}
 
-    token = signer.mint(ADA, method="GET", path="/whoami")
+    token = signer.mint(ADA, method="GET", target="/whoami")
     assert app.test_client().get("/whoami", headers={HEADER: token}).get_json()["id"] == "7"
     assert seen == ["ada"]
     assert len(app.before_request_funcs[None]) == 2  # the extension's hook, and the app's

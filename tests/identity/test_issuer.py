@@ -99,7 +99,7 @@ def test_the_token_carries_the_user(client: Client, ada: Any) -> None:
     assert data["permissions"] == ["auth.view_group"]
     assert data["is_staff"] is True
     assert data["is_superuser"] is False
-    assert data["claims"]["req"] == {"method": "GET", "path": "/whoami"}
+    assert data["claims"]["req"] == {"method": "GET", "target": "/whoami"}
     assert data["claims"]["exp"] - data["claims"]["iat"] == 60
     # Flask-Login's current_user is Flask's own user with the same id.
     assert data["flask_login_user"] == "ada (flask)"
@@ -187,7 +187,7 @@ def test_an_upstream_under_a_prefix_is_bound_to_the_full_path(
         client.force_login(ada)
         data = body(client.get("/whoami"))
         assert data["username"] == "ada"
-        assert data["claims"]["req"]["path"] == "/legacy/whoami"
+        assert data["claims"]["req"]["target"] == "/legacy/whoami"
     finally:
         mounted.stop()
 
@@ -314,7 +314,7 @@ def test_a_forged_identity_header_never_reaches_flask(
     signer = TokenSigner(
         load_signing_key("EdDSA", private), issuer="django", audience="flask", lifetime=60
     )
-    forged = signer.mint({"sub": "7", "username": "ada"}, method="GET", path="/whoami")
+    forged = signer.mint({"sub": "7", "username": "ada"}, method="GET", target="/whoami")
     status, data = raw_get(front, "/whoami", [(spelling, forged)])
     assert status == 200
     assert data["id"] is None

@@ -42,8 +42,8 @@ def test_printed_settings_work_on_both_sides(algorithm: str, kid: str | None) ->
             "STRANGLER_MAX_TOKEN_SIZE": 8192,
         }
     )
-    token = signer.mint({"sub": "1"}, method="GET", path="/")
-    assert verifier.verify(token, method="GET", path="/")["sub"] == "1"
+    token = signer.mint({"sub": "1"}, method="GET", target="/")
+    assert verifier.verify(token, method="GET", binding="/")["sub"] == "1"
     if kid:
         assert list(flask_ns["STRANGLER_VERIFYING_KEYS"]) == [kid]
     if algorithm == "HS256":

@@ -15,7 +15,8 @@ from strangler.identity.tokens import (
     KeyConfigError,
     TokenSigner,
     TokenVerifier,
-    bound_path,
+    bound_target,
+    environ_binding,
     generate_key_pair,
     load_signing_key,
     load_verifying_key,
@@ -36,9 +37,9 @@ USER = {
 def test_round_trip_carries_the_user_and_the_request(
     signer: TokenSigner, verifier: TokenVerifier
 ) -> None:
-    token = signer.mint(USER, method="get", path="/samples/1")
-    claims = verifier.verify(token, method="GET", path="/samples/1")
-    assert claims["req"] == {"method": "GET", "path": "/samples/1"}
+    token = signer.mint(USER, method="get", target="/samples/1")
+    claims = verifier.verify(token, method="GET", binding="/samples/1")
+    assert claims["req"] == {"method": "GET", "target": "/samples/1"}
     identity = Identity.from_claims(claims)
     assert identity.id == "42"
     assert identity.username == "ada"
@@ -55,7 +56,7 @@ def test_round_trip_carries_the_user_and_the_request(
 
 def test_header_and_registered_claims(signer: TokenSigner, ed_keys: KeyPair) -> None:
     before = int(time.time())
-    token = signer.mint(USER, method="POST", path="/x")
+    token = signer.mint(USER, method="POST", target="/x")
     header = jwt.get_unverified_header(token)
     assert header == {"alg": "EdDSA", "kid": ed_keys.kid, "typ": TOKEN_TYPE}
     claims = jwt.decode(token, options={"verify_signature": False})
@@ -68,9 +69,9 @@ def test_header_and_registered_claims(signer: TokenSigner, ed_keys: KeyPair) -> 
 
 def test_every_token_has_its_own_jti(signer: TokenSigner) -> None:
     jtis = {
-        jwt.decode(signer.mint(USER, method="GET", path="/"), options={"verify_signature": False})[
-            "jti"
-        ]
+        jwt.decode(
+            signer.mint(USER, method="GET", target="/"), options={"verify_signature": False}
+        )["jti"]
         for _ in range(50)
     }
     assert len(jtis) == 50
@@ -79,16 +80,16 @@ def test_every_token_has_its_own_jti(signer: TokenSigner) -> None:
 def test_claims_cannot_override_the_registered_ones(
     signer: TokenSigner, verifier: TokenVerifier
 ) -> None:
-    hostile = {**USER, "aud": "elsewhere", "exp": 2**40, "req": {"method": "GET", "path": "/a"}}
-    token = signer.mint(hostile, method="GET", path="/b")
-    claims = verifier.verify(token, method="GET", path="/b")
+    hostile = {**USER, "aud": "elsewhere", "exp": 2**40, "req": {"method": "GET", "target": "/a"}}
+    token = signer.mint(hostile, method="GET", target="/b")
+    claims = verifier.verify(token, method="GET", binding="/b")
     assert claims["aud"] == "flask"
     assert claims["exp"] < time.time() + 120
 
 
 def test_anonymous_token(signer: TokenSigner, verifier: TokenVerifier) -> None:
-    token = signer.mint({"anonymous": True}, method="GET", path="/")
-    identity = Identity.from_claims(verifier.verify(token, method="GET", path="/"))
+    token = signer.mint({"anonymous": True}, method="GET", target="/")
+    identity = Identity.from_claims(verifier.verify(token, method="GET", binding="/"))
     assert identity == ANONYMOUS
     assert not identity.is_authenticated
     assert identity.is_anonymous
@@ -96,9 +97,9 @@ def test_anonymous_token(signer: TokenSigner, verifier: TokenVerifier) -> None:
 
 
 def test_a_token_naming_nobody_is_refused(signer: TokenSigner, verifier: TokenVerifier) -> None:
-    token = signer.mint({"username": "ada"}, method="GET", path="/")
+    token = signer.mint({"username": "ada"}, method="GET", target="/")
     with pytest.raises(InvalidToken, match="neither a user nor anonymous"):
-        verifier.verify(token, method="GET", path="/")
+        verifier.verify(token, method="GET", binding="/")
 
 
 @pytest.mark.parametrize("algorithm", ["EdDSA", "ES256", "HS256"])
@@ -110,8 +111,8 @@ def test_every_algorithm_round_trips_and_kids_agree(algorithm: str) -> None:
     assert verifying.algorithm == algorithm
     signer = TokenSigner(signing, issuer="i", audience="a", lifetime=10)
     verifier = TokenVerifier([verifying], algorithms=[algorithm], issuer="i", audience="a")
-    token = signer.mint(USER, method="GET", path="/p")
-    assert verifier.verify(token, method="GET", path="/p")["sub"] == "42"
+    token = signer.mint(USER, method="GET", target="/p")
+    assert verifier.verify(token, method="GET", binding="/p")["sub"] == "42"
 
 
 def test_explicit_kid_wins(ed_keys: KeyPair) -> None:
@@ -130,7 +131,9 @@ def test_rotation_two_keys_verify_at_once(ed_keys: KeyPair, other_ed_keys: KeyPa
         signer = TokenSigner(
             load_signing_key("EdDSA", pair.private), issuer="django", audience="flask", lifetime=5
         )
-        assert verifier.verify(signer.mint(USER, method="GET", path="/"), method="GET", path="/")
+        assert verifier.verify(
+            signer.mint(USER, method="GET", target="/"), method="GET", binding="/"
+        )
 
 
 def test_weak_hmac_secret_is_refused() -> None:
@@ -175,19 +178,43 @@ def test_verifier_needs_keys_and_known_algorithms(ed_keys: KeyPair) -> None:
 
 
 @pytest.mark.parametrize(
-    ("script_name", "path_info", "expected"),
+    ("target", "script_name", "path_info", "query", "expected"),
     [
-        ("", "/samples/1", "/samples/1"),
-        ("/legacy", "/samples/1", "/legacy/samples/1"),
-        ("/legacy/", "/x", "/legacy/x"),
-        ("", "", "/"),
-        # WSGI strings are latin-1 decoded bytes; the bound path is the UTF-8 text.
-        ("", "/caf\u00c3\u00a9", "/caf\u00e9"),
-        ("", "/bad\u00ff", "/bad\ufffd"),
+        ("/samples/1", "", "/samples/1", "", "/samples/1"),
+        ("/legacy/x?a=1&b", "/legacy/", "/x", "a=1&b", "/legacy/x?a=1&b"),
+        ("/", "", "", "", "/"),
+        ("/flag?", "", "/flag", "", "/flag"),
+        # WSGI strings are latin-1 decoded bytes: bound as those bytes, never re-decoded.
+        ("/caf%C3%A9", "", "/caf\u00c3\u00a9", "", "/caf%C3%A9"),
+        ("/caf%e9", "", "/caf\u00e9", "", "/caf%E9"),
+        ("/x%C2%A0", "", "/x\u00c2\u00a0", "", "/x%C2%A0"),
+        # a server decodes %2F: both spellings are the same PATH_INFO, so the same binding
+        ("/a%2fb", "", "/a/b", "", "/a/b"),
+        ("/100%25", "", "/100%", "", "/100%25"),
     ],
 )
-def test_bound_path(script_name: str, path_info: str, expected: str) -> None:
-    assert bound_path(script_name, path_info) == expected
+def test_django_and_flask_compute_the_same_binding(
+    target: str, script_name: str, path_info: str, query: str, expected: str
+) -> None:
+    assert bound_target(target) == expected
+    assert environ_binding(script_name, path_info, query) == expected
+
+
+def test_binding_keeps_distinct_targets_distinct() -> None:
+    # The UTF-8 path and its Latin-1 look-alike, or another query, are other requests.
+    assert bound_target("/caf%C3%A9") != bound_target("/caf%E9")
+    assert bound_target("/caf%E9") != bound_target("/caf%EF%BF%BD")
+    assert bound_target("/a?x=1") != bound_target("/a?x=2")
+    assert bound_target("/a") != bound_target("/a?x")
+
+
+def test_a_token_does_not_replay_with_another_query(
+    signer: TokenSigner, verifier: TokenVerifier
+) -> None:
+    token = signer.mint(USER, method="GET", target="/reports?id=1")
+    assert verifier.verify(token, method="GET", binding="/reports?id=1")["sub"] == "42"
+    with pytest.raises(InvalidToken, match="another request"):
+        verifier.verify(token, method="GET", binding="/reports?id=2")
 
 
 @pytest.mark.parametrize(
@@ -196,4 +223,4 @@ def test_bound_path(script_name: str, path_info: str, expected: str) -> None:
 )
 def test_malformed_tokens_are_refused(verifier: TokenVerifier, token: str) -> None:
     with pytest.raises(InvalidToken):
-        verifier.verify(token, method="GET", path="/")
+        verifier.verify(token, method="GET", binding="/")

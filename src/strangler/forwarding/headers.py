@@ -169,3 +169,43 @@ def strip_cookie_domain(value: str, upstream_host: str) -> str:
             continue
         kept.append(attribute)
     return ";".join(kept)
+
+
+def client_response_headers(
+    headers: Iterable[tuple[str, str]],
+    *,
+    upstream_origin: str | None,
+    upstream_base_path: str = "",
+    upstream_host: str = "",
+    front: str,
+    rewrite_location_header: bool = True,
+    rewrite_cookie_domain: bool = True,
+    added: Mapping[str, str] | None = None,
+) -> Headers:
+    """The upstream's response headers as the client gets them.
+
+    Hop-by-hop headers are dropped; with an HTTP upstream (``upstream_origin``
+    set) a ``Location`` naming it is pointed at ``front`` and a cookie
+    ``Domain`` naming it is removed; ``added`` headers are appended where the
+    upstream did not set them. Pure, so every entry path (WSGI, ASGI) shares it.
+    """
+    result = filter_response_headers(headers)
+    if upstream_origin is not None and (rewrite_location_header or rewrite_cookie_domain):
+        rewritten: Headers = []
+        for name, value in result:
+            lowered = name.lower()
+            if rewrite_location_header and lowered == "location":
+                value = rewrite_location(
+                    value,
+                    upstream_origin=upstream_origin,
+                    base_path=upstream_base_path,
+                    front=front,
+                )
+            elif rewrite_cookie_domain and lowered == "set-cookie":
+                value = strip_cookie_domain(value, upstream_host)
+            rewritten.append((name, value))
+        result = rewritten
+    if added:
+        present = {name.lower() for name, _ in result}
+        result.extend((name, value) for name, value in added.items() if name.lower() not in present)
+    return result

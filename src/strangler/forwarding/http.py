@@ -163,6 +163,9 @@ class HttpTransport:
         preserve_host: bool = False,
     ) -> None:
         self.upstream = upstream
+        self.address: HttpUpstream | None = upstream
+        self.name = str(upstream)
+        self.base_path = upstream.base_path
         self.retries = retries
         self.chunk_size = chunk_size
         self.preserve_host = preserve_host
@@ -181,7 +184,7 @@ class HttpTransport:
         """Send the request and return once the upstream's headers have arrived."""
         attempts = 1 + max(self.retries, 0) if request.idempotent else 1
         host = request.host if self.preserve_host and request.host else self.upstream.netloc
-        target = self.upstream.base_path + request.target
+        target = request.target
         chunked = request.body is not None and request.content_length is None
         for attempt in range(1, attempts + 1):
             try:

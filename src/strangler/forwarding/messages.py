@@ -31,7 +31,8 @@ class UpstreamRequest:
     """A request ready for a transport: everything but the upstream's address."""
 
     method: str
-    # Origin-form request target ("/path?query"), relative to the upstream's base path.
+    # Origin-form request target ("/path?query") exactly as sent: the upstream's
+    # base path included. Identity signs this very string.
     target: str
     headers: Headers
     # The Host the client used, as Django validated it against ALLOWED_HOSTS.
@@ -151,15 +152,18 @@ def build_upstream_request(
     scheme: str,
     chunk_size: int,
     forwarded_headers: bool,
+    base_path: str = "",
     strip_headers: Iterable[str] = (),
-    extra_headers: Iterable[tuple[str, str]] = (),
 ) -> UpstreamRequest:
-    """Turn a client's WSGI environ into the request to send upstream.
+    """Turn a client's WSGI environ into the one request to send upstream.
 
-    ``host`` and ``scheme`` are the front's, as Django validated them (allowed
-    hosts, secure-proxy header). ``strip_headers`` names client headers that
-    must never reach the upstream whatever their spelling (the identity
-    header); ``extra_headers`` are added after that (the identity token).
+    Pure (no I/O until the body is iterated), so every entry path, the ASGI
+    one included, builds the request the same way. ``host`` and ``scheme``
+    are the front's, as Django validated them (allowed hosts, secure-proxy
+    header). ``base_path`` is the transport's prefix for every target.
+    ``strip_headers`` names client headers that must never reach the upstream
+    whatever their spelling (the identity header); the signer adds its own
+    after this, over the final target.
     """
     headers = headers_from_environ(environ, strip=strip_headers)
     if forwarded_headers:
@@ -170,7 +174,6 @@ def build_upstream_request(
             host=host,
             prefix=environ.get("SCRIPT_NAME", "") or "",
         )
-    headers.extend(extra_headers)
     body, length = request_body(environ, chunk_size)
     method = environ.get("REQUEST_METHOD", "GET")
     if body is not None and length is None:
@@ -178,7 +181,7 @@ def build_upstream_request(
         headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
     return UpstreamRequest(
         method=method,
-        target=request_target(environ),
+        target=base_path + request_target(environ),
         headers=headers,
         host=host,
         body=body,

@@ -6,6 +6,8 @@ Two forms are accepted:
 * ``"wsgi:package.module:app"``: the in-process transport, which calls the
   Flask WSGI app object directly.
 
+This module is the one place the setting is read and parsed; everything
+else asks :func:`parse_upstream` (checks) or the transport built from it.
 Parsing is strict because the upstream is the one thing no request may
 change: credentials, query strings and fragments in the URL are refused
 rather than silently ignored.
@@ -15,8 +17,11 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from .transport import Transport
 
 WSGI_PREFIX = "wsgi:"
 
@@ -49,6 +54,20 @@ class HttpUpstream:
     def __str__(self) -> str:
         return self.origin + self.base_path
 
+    def open_transport(self, conf: dict[str, Any]) -> Transport:
+        """A pooled HTTP transport to this upstream, tuned by ``conf`` (``get_conf()``)."""
+        from .http import HttpTransport
+
+        return HttpTransport(
+            self,
+            pool_size=conf["POOL_SIZE"],
+            connect_timeout=conf["CONNECT_TIMEOUT"],
+            read_timeout=conf["READ_TIMEOUT"],
+            retries=conf["RETRIES"],
+            chunk_size=conf["CHUNK_SIZE"],
+            preserve_host=conf["PRESERVE_HOST"],
+        )
+
 
 @dataclass(frozen=True)
 class WsgiUpstream:
@@ -79,6 +98,12 @@ class WsgiUpstream:
 
     def __str__(self) -> str:
         return f"{WSGI_PREFIX}{self.module}:{self.attribute}"
+
+    def open_transport(self, conf: dict[str, Any]) -> Transport:
+        """The in-process transport calling the app (imported now; ``UpstreamConfigError``)."""
+        from .wsgi import WsgiTransport
+
+        return WsgiTransport(self.load(), name=str(self))
 
 
 Upstream = HttpUpstream | WsgiUpstream

@@ -21,6 +21,7 @@ from urllib.parse import unquote
 from .errors import UpstreamStreamError, UpstreamUnavailable
 from .headers import environ_key
 from .messages import UpstreamRequest, UpstreamResponse
+from .upstream import HttpUpstream
 
 logger = logging.getLogger("strangler.forwarding")
 
@@ -74,6 +75,12 @@ class WsgiTransport:
     def __init__(self, app: WSGIApp, *, name: str = "wsgi") -> None:
         self.app = app
         self.name = name
+        # The app is not mounted under a prefix, and has no address to rewrite.
+        self.base_path = ""
+        self.address: HttpUpstream | None = None
+
+    def close(self) -> None:
+        """Nothing is held between requests."""
 
     def build_environ(self, request: UpstreamRequest) -> dict[str, Any]:
         """The environ the app is called with."""

@@ -25,7 +25,7 @@ from .tokens import (
     KeyConfigError,
     TokenVerifier,
     VerifyingKey,
-    bound_path,
+    environ_binding,
     load_verifying_key,
 )
 
@@ -170,15 +170,17 @@ def _token_from_request(header: str) -> str | None:
     return value
 
 
-def _request_path() -> str:
+def _request_binding() -> str:
     environ = request.environ
     # ProxyFix rewrites SCRIPT_NAME from X-Forwarded-Prefix; the token is bound
-    # to the path this server received, before that rewrite.
+    # to the target this server received, before that rewrite.
     original = environ.get("werkzeug.proxy_fix.orig")
     script_name = environ.get("SCRIPT_NAME", "")
     if isinstance(original, dict) and isinstance(original.get("SCRIPT_NAME"), str):
         script_name = original["SCRIPT_NAME"]
-    return bound_path(script_name, environ.get("PATH_INFO", ""))
+    return environ_binding(
+        script_name, environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")
+    )
 
 
 def _authenticate() -> ResponseReturnValue | None:
@@ -192,12 +194,11 @@ def _authenticate() -> ResponseReturnValue | None:
     token = _token_from_request(config["STRANGLER_IDENTITY_HEADER"])
     identity: Identity | None = None
     if token is not None:
-        path = _request_path()
         try:
-            claims = state.verifier.verify(token, method=request.method, path=path)
+            claims = state.verifier.verify(token, method=request.method, binding=_request_binding())
         except InvalidToken as refused:
             logger.warning(
-                "identity token refused for %s %s: %s", request.method, path, refused.reason
+                "identity token refused for %s %s: %s", request.method, request.path, refused.reason
             )
         else:
             identity = Identity.from_claims(claims)

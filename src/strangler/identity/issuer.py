@@ -1,5 +1,11 @@
 """The Django side of one login: mint the identity token for a forwarded request.
 
+The forwarding core builds the one upstream request and asks the signer
+registered with it (:class:`IdentitySigner`, registered by the ``strangler``
+app) for the token over exactly that request: its method and the target as
+sent. Identity never rebuilds the path, and never looks at how forwarding
+frames or sends the request.
+
 ``StranglerMiddleware`` is outermost, so no session or auth middleware has
 run when a request is forwarded: ``identity_headers`` loads the user itself
 (session cookie → session → user, as ``django.contrib.auth.get_user`` does)
@@ -10,9 +16,9 @@ no query at all, just the signature.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from importlib import import_module
-from typing import Any
-from urllib.parse import unquote
+from typing import Any, Protocol
 
 from django.apps import apps
 from django.conf import settings
@@ -20,9 +26,8 @@ from django.db import DatabaseError
 from django.http import HttpRequest
 
 from ..conf import conf_cache, get_conf
-from ..forwarding.upstream import HttpUpstream, UpstreamConfigError, parse_upstream
 from .claims import ANONYMOUS_CLAIMS, build_claims
-from .tokens import KeyConfigError, TokenSigner, bound_path, load_signing_key
+from .tokens import KeyConfigError, TokenSigner, load_signing_key
 
 logger = logging.getLogger("strangler.identity")
 
@@ -46,18 +51,6 @@ def get_signer() -> TokenSigner | None:
         audience=identity["AUDIENCE"],
         lifetime=identity["LIFETIME"],
     )
-
-
-@conf_cache
-def upstream_prefix() -> str:
-    """The path the HTTP upstream is mounted under, as Flask's server will see it."""
-    try:
-        upstream = parse_upstream(get_conf()["UPSTREAM"])
-    except UpstreamConfigError:
-        return ""
-    if isinstance(upstream, HttpUpstream):
-        return unquote(upstream.base_path, encoding="latin-1")
-    return ""
 
 
 def _session_store(session_key: str) -> Any:
@@ -103,11 +96,13 @@ def load_user(request: HttpRequest) -> Any:
     return user
 
 
-def identity_headers(request: HttpRequest) -> Headers:
+def identity_headers(request: HttpRequest, *, target: str) -> Headers:
     """The header carrying ``request``'s identity token to Flask (empty when identity is off).
 
-    Every forwarded request gets one: the user's, or an anonymous one, so
-    Flask can tell "nobody logged in" from "did not come through Django".
+    ``target`` is the request target sent upstream (base path and query
+    included), which the token is bound to. Every forwarded request gets
+    one: the user's, or an anonymous one, so Flask can tell "nobody logged
+    in" from "did not come through Django".
     """
     try:
         signer = get_signer()
@@ -121,9 +116,35 @@ def identity_headers(request: HttpRequest) -> Headers:
         claims = build_claims(request, load_user(request))
     else:
         claims = dict(ANONYMOUS_CLAIMS)
-    path = bound_path(upstream_prefix(), request.META.get("PATH_INFO", ""))
-    token = signer.mint(claims, method=request.method or "GET", path=path)
+    token = signer.mint(claims, method=request.method or "GET", target=target)
     header: str = get_conf()["IDENTITY"]["HEADER"]
     if header.lower() == "authorization":
         return [(header, f"Bearer {token}")]
     return [(header, token)]
+
+
+class SignableRequest(Protocol):
+    """What identity reads of the upstream request: the method and target sent."""
+
+    method: str
+    target: str
+
+
+class IdentitySigner:
+    """The forwarding core's signer (``strangler.forwarding.signing``) for identity tokens."""
+
+    def owned_headers(self) -> Sequence[str]:
+        """The token header: a client's copy never reaches Flask, token or not."""
+        header = get_conf()["IDENTITY"].get("HEADER")
+        return (header,) if isinstance(header, str) else ()
+
+    def runs_django_code(self) -> bool:
+        """True when a token is minted (the session and the user are read)."""
+        try:
+            return get_signer() is not None
+        except KeyConfigError:  # sign() logs it and mints nothing
+            return False
+
+    def sign(self, request: HttpRequest, upstream: SignableRequest) -> Headers:
+        """The token header for ``upstream``, the request about to be sent."""
+        return identity_headers(request, target=upstream.target)

@@ -8,9 +8,10 @@ A token is a JWS-signed JWT (RFC 7519) built and checked with PyJWT:
   signed with the same key can pass for an identity token);
 * registered claims ``iss``, ``aud``, ``iat``, ``nbf``, ``exp`` and a random
   ``jti``;
-* ``req``: ``{"method": ..., "path": ...}`` binding the token to the one
-  request it was minted for, so it cannot be replayed against another
-  endpoint or method;
+* ``req``: ``{"method": ..., "target": ...}`` binding the token to the one
+  request it was minted for (its method, and the request target as sent:
+  path bytes and query string, see :func:`bound_target`), so it cannot be
+  replayed against another endpoint, method or query;
 * the user: ``sub`` (user id as a string), ``username``, ``email``, ``roles``,
   ``permissions``, ``is_staff``, ``is_superuser``, or ``anonymous: true`` and
   no ``sub`` when nobody is logged in. Anonymous requests get a token too, so
@@ -32,6 +33,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, unquote_to_bytes
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -51,7 +53,8 @@ __all__ = [
     "TokenSigner",
     "TokenVerifier",
     "VerifyingKey",
-    "bound_path",
+    "bound_target",
+    "environ_binding",
     "generate_key_pair",
     "load_signing_key",
     "load_verifying_key",
@@ -241,20 +244,44 @@ def generate_key_pair(algorithm: str = "EdDSA") -> tuple[str, str, str]:
     return private_pem, public_pem, _public_kid(private.public_key())
 
 
-def bound_path(script_name: str, path_info: str) -> str:
-    """The request path a token is bound to, from WSGI ``SCRIPT_NAME`` + ``PATH_INFO``.
+# RFC 3986 pchar minus "%", plus "/": left as they are in a binding; every
+# other byte is percent-encoded (upper-case hex), so one canonical string
+# stands for each sequence of path bytes.
+_BINDING_SAFE = "/:@!$&'()*+,;=-._~"
 
-    WSGI carries paths as bytes decoded as ISO-8859-1; both sides turn them
-    back into bytes and decode them as UTF-8 (invalid bytes replaced), so
-    Django's issuer and Flask's verifier compute the same string for the same
-    request whatever characters it contains.
+
+def _binding(path: bytes, query: str) -> str:
+    canonical = quote(path, safe=_BINDING_SAFE) or "/"
+    return f"{canonical}?{query}" if query else canonical
+
+
+def bound_target(target: str) -> str:
+    """The binding of an origin-form request target, as Django sends it upstream.
+
+    The path is percent-decoded to its bytes and re-encoded one canonical
+    way (no UTF-8 decoding: ``/caf%E9`` and ``/caf%C3%A9`` stay different),
+    and the query string is kept byte for byte, so a token minted for
+    ``/a?x=1`` does not verify for ``/a?x=2``. ``%2F`` and ``/`` bind alike:
+    a WSGI server decodes both to the same ``PATH_INFO``.
+    """
+    path, _, query = target.partition("?")
+    return _binding(unquote_to_bytes(path), query)
+
+
+def environ_binding(script_name: str, path_info: str, query_string: str) -> str:
+    """The same binding computed from what a WSGI server received (the Flask side).
+
+    WSGI carries the decoded path as bytes in ISO-8859-1 code points
+    (PEP 3333) and the query string undecoded, so this equals
+    :func:`bound_target` of the target Django sent, whatever server runs
+    Flask (with or without a raw request line).
     """
     raw = (script_name or "").rstrip("/") + (path_info or "")
     try:
         data = raw.encode("latin-1")
-    except UnicodeEncodeError:
-        return raw or "/"
-    return data.decode("utf-8", "replace") or "/"
+    except UnicodeEncodeError:  # not a WSGI string; never equal to a real target
+        data = raw.encode("utf-8", "surrogateescape")
+    return _binding(data, query_string or "")
 
 
 @dataclass(frozen=True)
@@ -351,14 +378,15 @@ class TokenSigner:
         claims: Mapping[str, Any],
         *,
         method: str,
-        path: str,
+        target: str,
         now: float | None = None,
     ) -> str:
         """A token carrying ``claims``, valid for ``lifetime`` seconds, bound to one request.
 
         ``claims`` holds the user's claims (or ``{"anonymous": True}``);
-        the registered claims and the request binding are set here and win
-        over anything ``claims`` says about them.
+        ``target`` is the request target sent upstream (bound with
+        :func:`bound_target`). The registered claims and the request binding
+        are set here and win over anything ``claims`` says about them.
         """
         issued = int(now if now is not None else time.time())
         payload = {
@@ -369,7 +397,7 @@ class TokenSigner:
             "nbf": issued,
             "exp": issued + self.lifetime,
             "jti": secrets.token_urlsafe(16),
-            "req": {"method": method.upper(), "path": path},
+            "req": {"method": method.upper(), "target": bound_target(target)},
         }
         return _jwt.encode(
             payload, self.key.key, algorithm=self.key.algorithm, headers=self._headers
@@ -408,8 +436,12 @@ class TokenVerifier:
         self.leeway = leeway
         self.max_size = max_size
 
-    def verify(self, token: str, *, method: str, path: str) -> dict[str, Any]:
-        """Return the token's claims, or raise ``InvalidToken`` saying why not."""
+    def verify(self, token: str, *, method: str, binding: str) -> dict[str, Any]:
+        """Return the token's claims, or raise ``InvalidToken`` saying why not.
+
+        ``binding`` is the received request's :func:`environ_binding` (or
+        :func:`bound_target` of its target).
+        """
         if len(token) > self.max_size:
             raise InvalidToken(f"token larger than {self.max_size} bytes")
         header = _unverified_header(token)
@@ -453,7 +485,7 @@ class TokenVerifier:
         if (
             not isinstance(bound, dict)
             or bound.get("method") != method.upper()
-            or bound.get("path") != path
+            or bound.get("target") != binding
         ):
             raise InvalidToken("token was minted for another request")
         if not isinstance(claims.get("sub"), str) and claims.get("anonymous") is not True:

@@ -1,10 +1,11 @@
 """Send a copy of a Django request to Flask, through the forwarding core, and read the answer.
 
-The copy goes out exactly as the front door would forward the original: the
-same request target, the same header rules, and an identity token minted by
-``identity_headers`` for the same user, so Flask answers as that user would
-have seen it. Only the body is new: the client's stream was consumed by
-Django, so the bytes read beforehand are replayed.
+The copy goes out through the forwarding core (``send_upstream``) exactly as
+the front door would forward the original: the same request target, the same
+header rules, and the identity the registered signer vouches for (the same
+user), so Flask answers as that user would have seen it. Only the body is
+new: the client's stream was consumed by Django, so the bytes read
+beforehand are replayed.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 
-from ..forwarding import ForwardingError, open_upstream
-from ..identity.issuer import identity_headers
+from ..forwarding import ForwardingError, send_upstream
 from .fields import Answer
 
 logger = logging.getLogger("strangler.shadow")
@@ -55,9 +55,9 @@ def ask_flask(request: HttpRequest, body: bytes, *, max_body: int) -> FlaskAnswe
     """
     clone = request_copy(request, body)
     try:
-        upstream, headers = open_upstream(clone, extra_headers=identity_headers(clone))
+        upstream = send_upstream(clone)
     except ForwardingError:
-        return None  # open_upstream logged the route, the upstream and the cause
+        return None  # send_upstream logged the route, the upstream and the cause
     except Exception:
         logger.exception("shadow: %s %s not sent to Flask", request.method, request.path)
         return None
@@ -76,4 +76,4 @@ def ask_flask(request: HttpRequest, body: bytes, *, max_body: int) -> FlaskAnswe
     finally:
         upstream.close()
     body_read = b"".join(chunks)[:max_body]
-    return FlaskAnswer(Answer(upstream.status, headers, body_read), truncated)
+    return FlaskAnswer(Answer(upstream.status, upstream.headers, body_read), truncated)

@@ -1,0 +1,118 @@
+"""The forwarding core: the one path every forwarded request takes.
+
+Every entry (``StranglerMiddleware``, the WSGI fast path ``strangler.wsgi``,
+``strangler.views.forward_to_flask``, the ASGI entry) calls
+:func:`send_upstream` (or :func:`forward_request`, which wraps its answer in a
+Django response). It
+
+1. builds the ONE upstream request (``messages.build_upstream_request``: the
+   method, the raw target under the transport's base path, cleaned headers,
+   a body framed by the front itself);
+2. asks the registered signer (``signing.py``; identity registers one) for
+   the headers that vouch for exactly that request;
+3. sends it through the :class:`~strangler.forwarding.transport.Transport`
+   built once from ``STRANGLER["UPSTREAM"]``;
+4. checks the answer and turns its headers into the client's.
+
+Steps 1 and 4 are pure functions the ASGI entry reuses from async code; only
+step 3 does I/O. A second place computing any of these facts is how a signed
+path and a sent path drift apart, so there is none.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest, HttpResponseBase
+
+from ..conf import conf_cache, get_conf
+from .errors import ForwardingError
+from .headers import client_response_headers
+from .messages import UpstreamRequest, UpstreamResponse, build_upstream_request
+from .response import ForwardedResponse, error_response
+from .signing import get_signer
+from .transport import Transport
+from .upstream import parse_upstream
+
+logger = logging.getLogger("strangler.forwarding")
+
+
+@conf_cache
+def get_transport() -> Transport:
+    """The transport for ``STRANGLER["UPSTREAM"]``, built once per process.
+
+    Raises ``UpstreamConfigError`` for a bad setting (``manage.py check``
+    reports the same problem before any request does).
+    """
+    conf = get_conf()
+    return parse_upstream(conf["UPSTREAM"]).open_transport(conf)
+
+
+def prepare_request(request: HttpRequest, *, host: str, transport: Transport) -> UpstreamRequest:
+    """The signed upstream request for ``request``: built once, signed over what is sent."""
+    conf = get_conf()
+    signer = get_signer()
+    upstream_request = build_upstream_request(
+        request.META,
+        host=host,
+        scheme=request.scheme or "http",
+        chunk_size=conf["CHUNK_SIZE"],
+        forwarded_headers=conf["FORWARDED_HEADERS"],
+        base_path=transport.base_path,
+        strip_headers=signer.owned_headers(),
+    )
+    upstream_request.headers.extend(signer.sign(request, upstream_request))
+    return upstream_request
+
+
+def send_upstream(request: HttpRequest, *, host: str | None = None) -> UpstreamResponse:
+    """Forward ``request``; return the answer with the headers the client gets.
+
+    ``host`` is ``request.get_host()`` when the caller has it already. Raises
+    ``ForwardingError`` (logged with the route and the upstream, never a
+    token) or ``DisallowedHost``. The caller streams ``body`` and must call
+    ``close()``.
+    """
+    transport = get_transport()
+    if host is None:
+        host = request.get_host()
+    try:
+        upstream_request = prepare_request(request, host=host, transport=transport)
+        response = transport.send(upstream_request)
+    except ForwardingError as error:
+        logger.error(
+            "forwarding %s %s to %s failed: %s (%s)",
+            request.method,
+            request.path,
+            transport.name,
+            error.reason,
+            error.__cause__ or error.code,
+        )
+        raise
+    conf = get_conf()
+    address = transport.address
+    response.headers = client_response_headers(
+        response.headers,
+        upstream_origin=address.origin if address is not None else None,
+        upstream_base_path=address.base_path if address is not None else "",
+        upstream_host=address.host if address is not None else "",
+        front=f"{request.scheme or 'http'}://{host}{request.META.get('SCRIPT_NAME', '')}",
+        rewrite_location_header=conf["REWRITE_LOCATION"],
+        rewrite_cookie_domain=conf["REWRITE_COOKIE_DOMAIN"],
+        added=conf["RESPONSE_HEADERS"],
+    )
+    return response
+
+
+def forward_request(request: HttpRequest) -> HttpResponseBase:
+    """Answer ``request`` with the upstream's answer, streamed, as a Django response.
+
+    Failures come back as short 502/504 (or 4xx for an unusable client body)
+    responses; a disallowed ``Host`` raises ``DisallowedHost`` for Django to
+    answer with its 400.
+    """
+    try:
+        upstream = send_upstream(request)
+    except ForwardingError as error:
+        return error_response(request, error)
+    return ForwardedResponse(upstream, upstream.headers)
