@@ -75,3 +75,28 @@ def shadow_on(
 def drain() -> None:
     """Wait until the shadow workers have compared and stored everything queued."""
     worker_pool().join()
+
+
+def stored_difference(**overrides: Any) -> Any:
+    """A difference saved the way shadow saves one (redaction and all)."""
+    from strangler.shadow.compare import compare
+    from strangler.shadow.fields import Answer
+    from strangler.shadow.settings import shadow_settings
+    from strangler.shadow.store import save_difference
+
+    json_type = [("Content-Type", "application/json")]
+    django = Answer(200, json_type, b'{"items": [{"id": 1}], "total": 1}')
+    flask = Answer(200, json_type, b'{"items": [{"id": 1, "name": "pipette"}], "total": 1}')
+    arguments: dict[str, Any] = {
+        "route": "/api/items",
+        "method": "GET",
+        "target": "/api/items?page=1",
+        "request_headers": [("Accept", "application/json")],
+        "django": django,
+        "flask": flask,
+        "comparison": compare(django, flask, headers=["Content-Type"]),
+        "identity": "anonymous",
+        "conf": shadow_settings(),
+        **overrides,
+    }
+    return save_difference(**arguments)

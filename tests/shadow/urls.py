@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
@@ -58,6 +59,7 @@ def notes(request: HttpRequest) -> JsonResponse:
 
 
 urlpatterns = [
+    path("admin/", admin.site.urls),
     path("api/items", items),
     path("api/items-dropped", items_dropped),
     path("api/items-reordered", items_reordered),

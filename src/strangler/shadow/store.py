@@ -132,14 +132,22 @@ def difference_summary(difference: ShadowDifference) -> dict[str, Any]:
     }
 
 
-def shadow_report(limit: int = 100, route: str | None = None) -> dict[str, Any]:
-    """``{"compared": N, "dropped": N, "differences": [...]}`` as DESIGN.md settles it."""
+def shadow_totals(route: str | None = None) -> dict[str, int]:
+    """Requests compared, differing and dropped, over every route (or one)."""
     tallies = ShadowTally.objects.all()
     if route:
         tallies = tallies.filter(route=route)
-    totals = tallies.aggregate(compared=Sum("compared"), dropped=Sum("dropped"))
+    totals = tallies.aggregate(
+        compared=Sum("compared"), differing=Sum("differing"), dropped=Sum("dropped")
+    )
+    return {key: value or 0 for key, value in totals.items()}
+
+
+def shadow_report(limit: int = 100, route: str | None = None) -> dict[str, Any]:
+    """``{"compared": N, "dropped": N, "differences": [...]}`` as DESIGN.md settles it."""
+    totals = shadow_totals(route)
     return {
-        "compared": totals["compared"] or 0,
-        "dropped": totals["dropped"] or 0,
+        "compared": totals["compared"],
+        "dropped": totals["dropped"],
         "differences": [difference_summary(d) for d in recent_differences(limit, route)],
     }
