@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponseBase
 from .decided import recorded_decision
 from .forwarding import forward_request
 from .routing import decide
+from .shadow.record import record_forwarded
 
 
 class StranglerMiddleware:
@@ -29,5 +30,6 @@ class StranglerMiddleware:
         # The WSGI fast path (strangler.wsgi) may have decided already.
         decided = recorded_decision(request.META)
         if decided == "flask" or (decided is None and decide(request) == "flask"):
+            record_forwarded(request)  # opt-in, for strangler_replay; never waits
             return forward_request(request)
         return self.get_response(request)

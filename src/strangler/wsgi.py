@@ -37,6 +37,7 @@ from .forwarding.errors import ForwardingError
 from .forwarding.response import error_response
 from .forwarding.signing import get_signer
 from .routing import decide
+from .shadow.record import record_forwarded
 
 StartResponse = Callable[..., Any]
 
@@ -60,6 +61,7 @@ class StranglerWSGIHandler:
             # Django's own 400 (and its security log line), as without this handler.
             record_decision(environ, "flask")
             return self.django_app(environ, start_response)
+        record_forwarded(request)  # opt-in, for strangler_replay; never waits
         # Django code (the session, the user) runs only when the signer needs it.
         with_signals = get_signer().runs_django_code()
         if with_signals:

@@ -22,7 +22,6 @@ from ..conf import conf_cache
 from ..forwarding.headers import headers_from_environ
 from ..forwarding.messages import request_target
 from ..identity.issuer import load_user
-from . import store
 from .compare import compare
 from .fields import Answer
 from .noise import NoiseModel
@@ -125,6 +124,9 @@ class _ShadowJob:
             close_old_connections()  # worker threads hold no connection between jobs
 
     def _compare(self) -> None:
+        # Imported here: this module is imported by the WSGI entry before apps are ready.
+        from . import store
+
         conf = shadow_settings()
         request = self.request
         method = request.method or "GET"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..conf import SHADOW_DEFAULTS, conf_cache, get_conf
@@ -187,5 +187,14 @@ def parse_shadow(raw: Any) -> ShadowSettings:
 
 @conf_cache
 def shadow_settings() -> ShadowSettings:
-    """The validated ``STRANGLER["SHADOW"]`` (cached until the setting changes)."""
-    return parse_shadow(get_conf()["SHADOW"])
+    """The validated ``STRANGLER["SHADOW"]`` (cached until the setting changes).
+
+    The identity header is always redacted, whatever it is named.
+    """
+    conf = get_conf()
+    parsed = parse_shadow(conf["SHADOW"])
+    identity = conf["IDENTITY"]
+    header = identity.get("HEADER") if isinstance(identity, dict) else None
+    if isinstance(header, str):
+        parsed = replace(parsed, redact=(*parsed.redact, header))
+    return parsed

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Model, Sum
 
 from .compare import Comparison
 from .fields import Answer
@@ -100,16 +100,17 @@ def save_difference(
         flask_body=redact_body(flask.body, flask.media_type, conf.stored_body, extra),
         source=source,
     )
-    _prune(conf.keep)
+    keep_newest(ShadowDifference, conf.keep)
     return difference
 
 
-def _prune(keep: int) -> None:
-    # The newest `keep` rows stay; pks grow with time, so one indexed query finds the cut.
-    cut = ShadowDifference.objects.order_by("-pk").values_list("pk", flat=True)[keep : keep + 1]
+def keep_newest(model: type[Model], keep: int) -> None:
+    """Delete all but the newest ``keep`` rows of ``model`` (differences, recordings)."""
+    # pks grow with time, so one indexed query finds the cut.
+    cut = model._default_manager.order_by("-pk").values_list("pk", flat=True)[keep : keep + 1]
     oldest_dropped = next(iter(cut), None)
     if oldest_dropped is not None:
-        ShadowDifference.objects.filter(pk__lte=oldest_dropped).delete()
+        model._default_manager.filter(pk__lte=oldest_dropped).delete()
 
 
 def recent_differences(limit: int = 20, route: str | None = None) -> list[ShadowDifference]:
