@@ -17,6 +17,7 @@ checks in ``strangler.checks``, not here, so that a typo is reported by
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -161,13 +162,19 @@ class ConfCached(Generic[_T]):
     def __init__(self, build: Callable[[], _T]) -> None:
         self._build = build
         self._value: _T = _MISSING
+        self._lock = threading.Lock()
         self.__doc__ = build.__doc__
         _registry.append(self)
 
     def __call__(self) -> _T:
         value = self._value
         if value is _MISSING:
-            value = self._value = self._build()
+            # Built once even when threads ask at once (a server's request threads,
+            # shadow's workers): two worker pools or two noise models must not exist.
+            with self._lock:
+                value = self._value
+                if value is _MISSING:
+                    value = self._value = self._build()
         return value
 
     def cache_clear(self) -> None:

@@ -11,7 +11,7 @@ from flask import Flask
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from strangler.identity.tokens import generate_key_pair
-from strangler.shadow.live import worker_pool
+from strangler.shadow.live import flush_tallies, worker_pool
 from tests.shadow.legacy import Seen, create_shadow_legacy_app
 from tests.upstream import RunningServer, serve
 
@@ -69,12 +69,13 @@ def shadow_on(
     )
     seen.clear()
     yield settings.STRANGLER
-    worker_pool().join()
+    drain()
 
 
 def drain() -> None:
     """Wait until the shadow workers have compared and stored everything queued."""
     worker_pool().join()
+    flush_tallies()
 
 
 def stored_difference(**overrides: Any) -> Any:

@@ -27,6 +27,7 @@ from .fields import Answer
 from .noise import NoiseModel
 from .pool import WorkerPool
 from .settings import SAFE_METHODS, RouteRule, ShadowConfigError, shadow_settings
+from .tally import Tallies
 from .upstream import ask_flask
 
 logger = logging.getLogger("strangler.shadow")
@@ -40,6 +41,25 @@ def worker_pool() -> WorkerPool:
     """This process's shadow workers (rebuilt, the old ones stopped, when settings change)."""
     conf = shadow_settings()
     return WorkerPool(size=conf.queue_size, workers=conf.workers)
+
+
+def _write_tally(route: str, compared: int, differing: int, dropped: int) -> None:
+    from .store import count  # imported late: models need the app registry
+
+    count(route, compared=compared, differing=differing, dropped=dropped)
+
+
+@conf_cache
+def tallies() -> Tallies:
+    """This process's counts per route, written to ``ShadowTally`` once a second."""
+    return Tallies(_write_tally)
+
+
+def flush_tallies() -> None:
+    """Write this process's counts now (tests, and before a report in the same process)."""
+    for route, dropped in worker_pool().take_dropped().items():
+        tallies().add(route, dropped=dropped)
+    tallies().flush()
 
 
 @conf_cache
@@ -103,7 +123,11 @@ def answer_in_shadow(request: HttpRequest, get_response: GetResponse) -> HttpRes
     response = get_response(request)
     if wanted:
         django = django_answer(response, method)
+        user = getattr(request, "user", None)
         if django is not None:
+            # Who the request ran as, settled now: the worker signs Flask's copy for this
+            # user even if the session ends meanwhile. Free when the view looked at the user.
+            getattr(user, "is_authenticated", None)
             job = _ShadowJob(request, body, django, route_of(request), rule)
             worker_pool().submit(job.run, key=job.route)
     return response
@@ -130,9 +154,12 @@ class _ShadowJob:
         conf = shadow_settings()
         request = self.request
         method = request.method or "GET"
+        counts = tallies()
+        for route, dropped in worker_pool().take_dropped().items():
+            counts.add(route, dropped=dropped)
         first = ask_flask(request, self.body, max_body=conf.max_body)
-        store.count_dropped(worker_pool().take_dropped())
         if first is None:
+            counts.flush_if_due()
             return
         noise = noise_model()
         if method in SAFE_METHODS and noise.wants_sample(self.route):
@@ -154,7 +181,8 @@ class _ShadowJob:
             ignore=self.rule.ignore,
             noise=noise.noisy(self.route),
         )
-        store.count(self.route, compared=1, differing=int(result.differs))
+        counts.add(self.route, compared=1, differing=int(result.differs))
+        counts.flush_if_due()
         if not result.differs:
             return
         store.save_difference(

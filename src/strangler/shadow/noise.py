@@ -35,10 +35,17 @@ class NoiseModel:
         self._samples: dict[str, int] = {}
 
     def wants_sample(self, route: str) -> bool:
-        """Should this request of ``route`` be sent to Flask a second time?"""
+        """Should this request of ``route`` be sent to Flask a second time?
+
+        A warm-up slot is taken when granted, so workers asking at once never
+        take more than ``warmup`` of them between them.
+        """
         with self._lock:
-            seen = self._samples.get(route, 0)
-        return seen < self.warmup or self._rng.random() < self.sample
+            granted = self._samples.get(route, 0)
+            if granted < self.warmup:
+                self._samples[route] = granted + 1
+                return True
+        return self._rng.random() < self.sample
 
     def learn(self, route: str, first: Answer, second: Answer, headers: Sequence[str]) -> set[str]:
         """Mark fields differing between two Flask answers noisy; return the new ones."""
@@ -49,7 +56,6 @@ class NoiseModel:
             )
         }
         with self._lock:
-            self._samples[route] = self._samples.get(route, 0) + 1
             known = self._noisy.setdefault(route, set())
             new = paths - known
             known |= new

@@ -1,16 +1,18 @@
 """Record a sample of safe forwarded requests, for ``strangler_replay`` before a route ships.
 
 Opt-in (``SHADOW["RECORD"]``, a share of requests; ``RECORD_ROUTES`` to
-narrow it). On the request path only the sampling decision and a copy of
-the method, target and headers are made; the user it ran as is looked up,
-the headers redacted and the row written by a shadow worker, so recording
-costs the user no query. When the queue is full the recording is skipped.
+narrow it). On the request path: the sampling decision, a copy of the
+method, target and headers, and the user it runs as (read once and shared
+with the identity signer, so with identity on it costs no extra query).
+Redaction and the write happen in a shadow worker. When the queue is full
+the recording is skipped.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import close_old_connections
 from django.http import HttpRequest
@@ -37,11 +39,17 @@ def record_forwarded(request: HttpRequest) -> None:
         return
     if not conf.records(request.path_info):
         return
+    # Who it runs as is read now: a worker reading the session later could find the
+    # user logged out by then. Set on the request, so the identity signer (when on)
+    # reuses it instead of reading the session a second time.
+    user = load_user(request)
+    request.user = user
     recording = _Recording(
         request,
         method=request.method or "GET",
         target=request_target(request.META),
         headers=headers_from_environ(request.META),
+        user=user,
     )
     worker_pool().submit(recording.save)
 
@@ -52,6 +60,7 @@ class _Recording:
     method: str
     target: str
     headers: list[tuple[str, str]]
+    user: Any
 
     def save(self) -> None:
         # Imported here: this module is imported by the WSGI entry before apps are ready.
@@ -60,7 +69,7 @@ class _Recording:
 
         try:
             conf = shadow_settings()
-            user = load_user(self.request)
+            user = self.user
             authenticated = bool(getattr(user, "is_authenticated", False))
             RecordedRequest.objects.create(
                 route=self.request.path_info[:500],

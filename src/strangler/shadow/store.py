@@ -48,12 +48,6 @@ def count(route: str, *, compared: int = 0, differing: int = 0, dropped: int = 0
         ShadowTally.objects.filter(route=route).update(**changes)
 
 
-def count_dropped(dropped: Mapping[str, int]) -> None:
-    """Store drops counted in memory by the worker pool, per route."""
-    for route, number in dropped.items():
-        count(route, dropped=number)
-
-
 def _redacted_values(
     values: Mapping[str, list[str | None]], extra: tuple[str, ...]
 ) -> dict[str, Any]:
