@@ -52,3 +52,16 @@ def failing_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
 
 
 not_callable = 42
+
+
+def hostile_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """Answers no HTTP/1.1 server may send as they are; by path."""
+    answers = {
+        "/cr-in-reason": ("200 OK\rX-Injected: 1", []),
+        "/cr-in-header": ("200 OK", [("Set-Cookie", "a=1\r\nSet-Cookie: admin=1")]),
+        "/early-hints": ("103 Early Hints", []),
+        "/switch": ("101 Switching Protocols", [("Upgrade", "websocket")]),
+    }
+    status, headers = answers.get(environ["PATH_INFO"], ("200 OK", []))
+    start_response(status, headers)
+    return [b"ok"]

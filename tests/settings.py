@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 from tests.database import database_settings
@@ -61,6 +62,8 @@ DATABASES = {"default": {**database_settings(), "ENGINE": "strangler.db.backends
 STRANGLER = {
     "UPSTREAM": os.environ.get("STRANGLER_TEST_UPSTREAM", "http://127.0.0.1:9"),
     "READ_TIMEOUT": 10.0,
+    # Live fronts (gunicorn subprocesses) take extra keys from the test that starts them.
+    **json.loads(os.environ.get("STRANGLER_TEST_EXTRA", "{}")),
 }
 
 LOGGING = {

@@ -37,6 +37,8 @@ def test_the_test_settings_are_clean() -> None:
         ({"RETRIES": -1}, "strangler.E008"),
         ({"PRESERVE_HOST": "yes"}, "strangler.E009"),
         ({"RESPONSE_HEADERS": {"X-A": "1\r\nX-B: 2"}}, "strangler.E010"),
+        ({"TRUSTED_PROXIES": "10.0.0.0/8"}, "strangler.E011"),
+        ({"TRUSTED_PROXIES": ["10.0.0.0/8", "proxy.internal"]}, "strangler.E011"),
     ],
 )
 def test_misconfiguration_is_reported(strangler: object, expected: str) -> None:

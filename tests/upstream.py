@@ -201,7 +201,10 @@ class RecordingServer:
     OK = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
 
     def __init__(
-        self, drop_after: int | None = None, response: bytes = OK, close_after: bool = False
+        self,
+        drop_after: int | None = None,
+        response: bytes | Callable[[Recorded], bytes] = OK,
+        close_after: bool = False,
     ) -> None:
         self.drop_after = drop_after
         self.response = response
@@ -277,8 +280,11 @@ class RecordingServer:
                 if self.drop_after is not None and served >= self.drop_after:
                     return  # close without answering
                 served += 1
+                answer = self.response
+                if callable(answer):
+                    answer = answer(self.requests[-1])
                 try:
-                    conn.sendall(self.response)
+                    conn.sendall(answer)
                 except OSError:
                     return  # the proxy went away mid-answer
                 if self.close_after:

@@ -16,12 +16,13 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.urls import Resolver404, resolve
 
 from .conf import DEFAULTS, get_conf
+from .forwarding.messages import parse_networks
 from .forwarding.upstream import UpstreamConfigError, WsgiUpstream, parse_upstream
 from .routing import RoutePatternError, compiled_routes
 
 MIDDLEWARE_PATH = "strangler.middleware.StranglerMiddleware"
 
-_POSITIVE_NUMBERS = ("CONNECT_TIMEOUT", "READ_TIMEOUT")
+_POSITIVE_NUMBERS = ("CONNECT_TIMEOUT", "READ_TIMEOUT", "CLIENT_BODY_TIMEOUT")
 _POSITIVE_INTEGERS = ("POOL_SIZE", "CHUNK_SIZE")
 _BOOLEANS = ("PRESERVE_HOST", "FORWARDED_HEADERS", "REWRITE_LOCATION", "REWRITE_COOKIE_DOMAIN")
 
@@ -137,6 +138,7 @@ def _check_scalars(conf: dict[str, Any]) -> list[CheckMessage]:
                     id="strangler.E009",
                 )
             )
+    errors += _check_trusted_proxies(conf["TRUSTED_PROXIES"])
     extra = conf["RESPONSE_HEADERS"]
     if not isinstance(extra, dict) or not all(
         isinstance(k, str) and isinstance(v, str) and "\n" not in v and "\r" not in v
@@ -150,6 +152,26 @@ def _check_scalars(conf: dict[str, Any]) -> list[CheckMessage]:
             )
         )
     return errors
+
+
+def _check_trusted_proxies(value: object) -> list[CheckMessage]:
+    problem = None
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        problem = f"must be a list of addresses or networks, not {value!r}"
+    else:
+        try:
+            parse_networks(value)
+        except (TypeError, ValueError) as exc:
+            problem = f"has an entry that is not an IP address or network: {exc}"
+    if problem is None:
+        return []
+    return [
+        Error(
+            f"STRANGLER['TRUSTED_PROXIES'] {problem}.",
+            hint='For example ["10.0.0.0/8", "127.0.0.1"]: the proxies in front of Django.',
+            id="strangler.E011",
+        )
+    ]
 
 
 @register(Tags.compatibility)

@@ -114,6 +114,8 @@ DEFAULTS: dict[str, Any] = {
     "CONNECT_TIMEOUT": 5.0,
     # Seconds to wait for each read from (or write to) the upstream: 504 after.
     "READ_TIMEOUT": 60.0,
+    # Seconds to wait for each piece of a client's request body: 408 after (gunicorn).
+    "CLIENT_BODY_TIMEOUT": 30.0,
     # Idle keep-alive connections kept per process for the HTTP transport.
     "POOL_SIZE": 16,
     # Extra attempts for idempotent requests whose connection could not be made.
@@ -124,6 +126,9 @@ DEFAULTS: dict[str, Any] = {
     "PRESERVE_HOST": False,
     # Add X-Forwarded-For (appended), -Proto, -Host and -Prefix to forwarded requests.
     "FORWARDED_HEADERS": True,
+    # Addresses or CIDR networks of proxies before Django whose Forwarded, X-Forwarded-*
+    # and X-Real-IP headers are passed on; from any other peer they are dropped.
+    "TRUSTED_PROXIES": [],
     # Rewrite Location headers that point at the upstream so they point at the front.
     "REWRITE_LOCATION": True,
     # Drop a Set-Cookie Domain attribute naming the upstream host (cookie becomes the front's).

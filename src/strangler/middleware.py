@@ -13,6 +13,8 @@ from django.http import HttpRequest, HttpResponseBase
 
 from .decided import recorded_decision
 from .forwarding import forward_request
+from .forwarding.paths import AmbiguousPath
+from .forwarding.response import error_response
 from .routing import decide
 from .shadow.record import record_forwarded
 
@@ -29,7 +31,12 @@ class StranglerMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         # The WSGI fast path (strangler.wsgi) may have decided already.
         decided = recorded_decision(request.META)
-        if decided == "flask" or (decided is None and decide(request) == "flask"):
+        if decided is None:
+            try:
+                decided = decide(request)
+            except AmbiguousPath as error:
+                return error_response(request, error)
+        if decided == "flask":
             record_forwarded(request)  # opt-in, for strangler_replay; never waits
             return forward_request(request)
         return self.get_response(request)

@@ -20,6 +20,7 @@ from django.http import HttpRequest
 from django.urls import Resolver404, resolve
 
 from .conf import conf_cache, get_conf
+from .forwarding.paths import request_path
 
 Owner = Literal["django", "flask"]
 OWNERS: tuple[Owner, ...] = ("django", "flask")
@@ -45,7 +46,7 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     regex = "".join(
         ".*" if part == "**" else "[^/]*" if part == "*" else re.escape(part) for part in parts
     )
-    return re.compile(regex + tail)
+    return re.compile(regex + tail, re.DOTALL)
 
 
 @conf_cache
@@ -65,8 +66,13 @@ def compiled_routes() -> list[tuple[re.Pattern[str], Owner]]:
 
 
 def decide(request: HttpRequest) -> Owner:
-    """Return who answers ``request``: ``"django"`` or ``"flask"``."""
-    return decide_path(request.path_info, getattr(request, "urlconf", None))
+    """Return who answers ``request``: ``"django"`` or ``"flask"``.
+
+    Decided on the canonical path, the one Flask will route on
+    (``strangler.forwarding.paths``); raises ``AmbiguousPath`` for a path the two
+    frameworks could read differently.
+    """
+    return decide_path(request_path(request), getattr(request, "urlconf", None))
 
 
 @lru_cache(maxsize=4096)

@@ -29,15 +29,15 @@ import django
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
 from django.core.signals import request_finished, request_started
-from django.http import HttpResponseBase
 
 from .decided import record_decision
 from .forwarding import send_upstream
 from .forwarding.errors import ForwardingError
+from .forwarding.paths import AmbiguousPath
 from .forwarding.response import error_response
 from .forwarding.signing import get_signer
 from .routing import decide
-from .shadow.record import record_forwarded
+from .shadow.record import record, wants_recording
 
 StartResponse = Callable[..., Any]
 
@@ -52,7 +52,11 @@ class StranglerWSGIHandler:
         # Django rewrites PATH_INFO and SCRIPT_NAME in the environ a request
         # is built from; the original must reach Django's handler untouched.
         request = WSGIRequest(dict(environ))
-        if decide(request) != "flask":
+        try:
+            owner = decide(request)
+        except AmbiguousPath as error:
+            return _answer_error(request, error, start_response, finished=False)
+        if owner != "flask":
             record_decision(environ, "django")
             return self.django_app(environ, start_response)
         try:
@@ -61,19 +65,18 @@ class StranglerWSGIHandler:
             # Django's own 400 (and its security log line), as without this handler.
             record_decision(environ, "flask")
             return self.django_app(environ, start_response)
-        record_forwarded(request)  # opt-in, for strangler_replay; never waits
-        # Django code (the session, the user) runs only when the signer needs it.
-        with_signals = get_signer().runs_django_code()
+        # Django code (the session, the user) runs only when the signer or a
+        # recording (opt-in, for strangler_replay) needs it.
+        recording = wants_recording(request)
+        with_signals = recording or get_signer().runs_django_code()
         if with_signals:
             request_started.send(sender=self.__class__, environ=environ)
+        if recording:
+            record(request)
         try:
             upstream = send_upstream(request, host=host)
         except ForwardingError as error:
-            response = error_response(request, error)
-            if with_signals:
-                response.close()  # sends request_finished
-            start_response(_status_line(response), list(response.items()))
-            return [response.content]
+            return _answer_error(request, error, start_response, finished=with_signals)
         reason = upstream.reason or _default_reason(upstream.status)
         start_response(f"{upstream.status} {reason}", upstream.headers)
         return ForwardedBody(upstream.body, upstream.close, finished=with_signals)
@@ -105,8 +108,14 @@ def get_wsgi_application() -> StranglerWSGIHandler:
     return StranglerWSGIHandler(WSGIHandler())
 
 
-def _status_line(response: HttpResponseBase) -> str:
-    return f"{response.status_code} {response.reason_phrase}"
+def _answer_error(
+    request: WSGIRequest, error: ForwardingError, start_response: StartResponse, *, finished: bool
+) -> list[bytes]:
+    response = error_response(request, error)
+    if finished:
+        response.close()  # sends request_finished
+    start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
+    return [response.content]
 
 
 def _default_reason(status: int) -> str:

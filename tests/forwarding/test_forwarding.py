@@ -182,7 +182,8 @@ def test_forwarded_headers(client: Client, upstream: RunningServer) -> None:
         REMOTE_ADDR="198.51.100.2",
     )
     headers = {name.lower(): value for name, value in echo(response)["headers"]}
-    assert headers["x-forwarded-for"] == "203.0.113.7, 198.51.100.2"
+    # The client is no trusted proxy: its X-Forwarded-For is a lie, replaced by its address.
+    assert headers["x-forwarded-for"] == "198.51.100.2"
     assert headers["x-forwarded-host"] == "front.example"
     assert headers["x-forwarded-proto"] == "http"
     assert headers["host"] == f"127.0.0.1:{upstream.port}"
@@ -237,11 +238,32 @@ def test_mounted_front_sends_its_prefix(client: Client) -> None:
     assert headers["x-forwarded-prefix"] == "/app"
 
 
+def test_a_trusted_proxys_forwarding_headers_are_kept_and_appended_to(
+    client: Client, settings
+) -> None:
+    settings.STRANGLER = {**settings.STRANGLER, "TRUSTED_PROXIES": ["198.51.100.0/24"]}
+    response = client.get(
+        "/legacy/x",
+        HTTP_X_FORWARDED_FOR="203.0.113.7",
+        HTTP_X_REAL_IP="203.0.113.7",
+        HTTP_FORWARDED="for=203.0.113.7;proto=https",
+        HTTP_X_FORWARDED_HOST="evil.example",
+        HTTP_X_ORIGINAL_URL="/admin",
+        REMOTE_ADDR="198.51.100.2",
+    )
+    headers = {name.lower(): value for name, value in echo(response)["headers"]}
+    assert headers["x-forwarded-for"] == "203.0.113.7, 198.51.100.2"
+    assert headers["x-real-ip"] == "203.0.113.7"
+    assert headers["forwarded"] == "for=203.0.113.7;proto=https"
+    assert headers["x-forwarded-host"] == "testserver"  # what Django decided, not the proxy
+    assert "x-original-url" not in headers  # never, whoever sends it
+
+
 def test_forwarded_headers_can_be_switched_off(client: Client, settings) -> None:
     settings.STRANGLER = {**settings.STRANGLER, "FORWARDED_HEADERS": False}
     response = client.get("/legacy/x", HTTP_X_FORWARDED_FOR="203.0.113.7")
     headers = {name.lower(): value for name, value in echo(response)["headers"]}
-    assert headers["x-forwarded-for"] == "203.0.113.7"  # the client's, untouched
+    assert "x-forwarded-for" not in headers  # the client's is still a lie
     assert "x-forwarded-host" not in headers
 
 

@@ -31,7 +31,7 @@ def get(target: str = "/x", method: str = "GET", body: bytes | None = None) -> U
     return UpstreamRequest(
         method=method,
         target=target,
-        headers=[("Content-Length", str(len(body)))] if body is not None else [],
+        headers=[],
         body=iter([body]) if body is not None else None,
         content_length=len(body) if body is not None else None,
     )

@@ -5,7 +5,12 @@ import io
 import pytest
 
 from strangler.forwarding.errors import BadRequestBody
-from strangler.forwarding.messages import build_upstream_request, request_body, request_target
+from strangler.forwarding.messages import (
+    as_django_reads,
+    build_upstream_request,
+    request_body,
+    request_target,
+)
 
 
 def environ(**extra: object) -> dict[str, object]:
@@ -92,3 +97,23 @@ def test_chunked_request_loses_its_content_length_header() -> None:
         name.lower() not in ("content-length", "transfer-encoding") for name, _ in request.headers
     )
     assert not request.idempotent
+
+
+@pytest.mark.parametrize(
+    ("raw", "django_path"),
+    [
+        ("/caf%E9", "/caf%E9"),
+        ("/caf%C3%A9", "/caf\u00e9"),
+        ("/caf\xe9", "/caf%E9"),
+        ("/a%2fb", "/a/b"),
+        ("/x%FF/%C3%A9", "/x%FF/\u00e9"),
+    ],
+)
+def test_as_django_reads(raw: str, django_path: str) -> None:
+    assert as_django_reads(raw) == django_path
+
+
+def test_a_non_utf8_raw_target_is_kept() -> None:
+    # Django's PATH_INFO re-escapes the byte that is not UTF-8; the raw form still matches it.
+    env = environ(RAW_URI="/caf%E9?q=%E9", PATH_INFO="/caf%E9", QUERY_STRING="q=%E9")
+    assert request_target(env) == "/caf%E9?q=%E9"

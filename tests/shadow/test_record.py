@@ -100,3 +100,48 @@ def test_only_the_newest_recordings_are_kept(client: Client, settings: SettingsW
         "/api/items?n=2",
         "/api/items?n=3",
     ]
+
+
+def test_the_wsgi_fast_path_records_with_the_request_signals(
+    client: Client, django_user_model: Any
+) -> None:
+    import io
+    from wsgiref.util import setup_testing_defaults
+
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.signals import request_finished, request_started
+
+    from strangler.wsgi import StranglerWSGIHandler
+
+    client.force_login(django_user_model.objects.create_user("ada"))
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/api/whoami",
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_COOKIE": f"sessionid={client.cookies['sessionid'].value}",
+        "wsgi.input": io.BytesIO(b""),
+    }
+    setup_testing_defaults(environ)
+    signals: list[str] = []
+
+    def started(**kwargs: Any) -> None:
+        signals.append("started")
+
+    def finished(**kwargs: Any) -> None:
+        signals.append("finished")
+
+    request_started.connect(started)
+    request_finished.connect(finished)
+    try:
+        result = StranglerWSGIHandler(WSGIHandler())(environ, lambda *args: None)
+        body = b"".join(result)
+        result.close()  # type: ignore[attr-defined]
+    finally:
+        request_started.disconnect(started)
+        request_finished.disconnect(finished)
+    assert json.loads(body) == {"user": "ada"}
+    # The session was read inside Django's request cycle, so its connection is cleaned up.
+    assert signals == ["started", "finished"]
+    drain()
+    [recorded] = RecordedRequest.objects.all()
+    assert recorded.username == "ada"

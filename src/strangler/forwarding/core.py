@@ -28,7 +28,15 @@ from django.http import HttpRequest, HttpResponseBase
 from ..conf import conf_cache, get_conf
 from .errors import ForwardingError
 from .headers import client_response_headers
-from .messages import UpstreamRequest, UpstreamResponse, build_upstream_request
+from .messages import (
+    IPNetwork,
+    UpstreamRequest,
+    UpstreamResponse,
+    build_upstream_request,
+    parse_networks,
+    read_ahead,
+)
+from .paths import client_target
 from .response import ForwardedResponse, error_response
 from .signing import get_signer
 from .transport import Transport
@@ -48,6 +56,16 @@ def get_transport() -> Transport:
     return parse_upstream(conf["UPSTREAM"]).open_transport(conf)
 
 
+@conf_cache
+def trusted_proxies() -> tuple[IPNetwork, ...]:
+    """``STRANGLER["TRUSTED_PROXIES"]`` parsed once (``manage.py check`` reports bad entries)."""
+    try:
+        return parse_networks(get_conf()["TRUSTED_PROXIES"])
+    except (TypeError, ValueError):
+        logger.error("STRANGLER['TRUSTED_PROXIES'] is invalid: no proxy is trusted")
+        return ()
+
+
 def prepare_request(request: HttpRequest, *, host: str, transport: Transport) -> UpstreamRequest:
     """The signed upstream request for ``request``: built once, signed over what is sent."""
     conf = get_conf()
@@ -59,8 +77,12 @@ def prepare_request(request: HttpRequest, *, host: str, transport: Transport) ->
         chunk_size=conf["CHUNK_SIZE"],
         forwarded_headers=conf["FORWARDED_HEADERS"],
         base_path=transport.base_path,
+        target=client_target(request),
         strip_headers=signer.owned_headers(),
+        trusted_proxies=trusted_proxies(),
+        body_timeout=conf["CLIENT_BODY_TIMEOUT"],
     )
+    upstream_request.body = read_ahead(upstream_request.body)
     upstream_request.headers.extend(signer.sign(request, upstream_request))
     return upstream_request
 

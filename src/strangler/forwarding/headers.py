@@ -14,8 +14,7 @@ from functools import lru_cache
 Headers = list[tuple[str, str]]
 
 # Connection-specific fields a proxy must not forward (RFC 9110 §7.6.1), plus
-# the proxy's own fields. "Expect" is answered by the front server itself, and
-# "Host" is set by the transport.
+# the proxy's own fields. "Expect" is answered by the front server itself.
 HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -29,14 +28,56 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-_NOT_FORWARDED_UP = HOP_BY_HOP | {"host", "expect"}
+# Framing ("Content-Length", "Transfer-Encoding") and "Host" are never copied
+# from the client: the transport writes them from what the front computed
+# (the body it read, the upstream's host), so no client header, and no
+# "Connection" token naming one, can change how the upstream frames the body.
+FRAMING = frozenset({"content-length", "transfer-encoding", "host"})
 
-_FORWARDED_HEADERS = (
-    "x-forwarded-for",
-    "x-forwarded-proto",
-    "x-forwarded-host",
-    "x-forwarded-prefix",
+# What proxies say about the client and the original request. From a client
+# they are lies (a spoofed address, scheme or host), so they are dropped
+# unless the peer is a trusted proxy (TRUSTED_PROXIES); the front then sets
+# its own X-Forwarded-For/-Proto/-Host/-Prefix (docs/forwarding.md).
+CLIENT_FORWARDING = frozenset(
+    {
+        "forwarded",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "x-forwarded-prefix",
+        "x-forwarded-port",
+        "x-forwarded-server",
+        "x-forwarded-ssl",
+        "x-forwarded-scheme",
+        "x-real-ip",
+        "x-client-ip",
+        "true-client-ip",
+        "x-cluster-client-ip",
+        "cf-connecting-ip",
+        "fastly-client-ip",
+        "front-end-https",
+        "x-url-scheme",
+        "x-scheme",
+    }
 )
+# Ask a server or framework to handle another URL or method than the request
+# line's (IIS and Symfony honour X-Original-URL; method-override middleware
+# the others): a path or method Django did not decide on. Never forwarded,
+# whoever sent them.
+OVERRIDES = frozenset(
+    {
+        "x-original-url",
+        "x-original-uri",
+        "x-rewrite-url",
+        "x-http-method-override",
+        "x-http-method",
+        "x-method-override",
+    }
+)
+_NOT_FORWARDED_UP = HOP_BY_HOP | FRAMING | OVERRIDES | {"expect"}
+
+# Set by the front for this hop; a trusted proxy's copies are replaced too.
+_SET_BY_FRONT = ("x-forwarded-proto", "x-forwarded-host", "x-forwarded-prefix")
 
 
 def connection_tokens(value: str | None) -> set[str]:
@@ -74,30 +115,41 @@ def header_name(key: str) -> str | None:
     return "-".join(part.capitalize() for part in key.split("_"))
 
 
-_NOT_FORWARDED_UP_KEYS = frozenset(environ_key(name) for name in _NOT_FORWARDED_UP)
+# HTTP_CONTENT_LENGTH too: a server could put a client's "Content_Length" there.
+_NOT_FORWARDED_UP_KEYS = frozenset(environ_key(name) for name in _NOT_FORWARDED_UP) | {
+    "HTTP_CONTENT_LENGTH"
+}
+_CLIENT_FORWARDING_KEYS = frozenset(environ_key(name) for name in CLIENT_FORWARDING)
 
 
 @lru_cache(maxsize=64)
-def _dropped_keys(strip: tuple[str, ...], connection: str | None) -> frozenset[str]:
+def _dropped_keys(strip: tuple[str, ...], connection: str | None, trusted: bool) -> frozenset[str]:
     tokens = connection_tokens(connection)
-    return _NOT_FORWARDED_UP_KEYS.union(environ_key(name) for name in (*strip, *tokens))
+    dropped = _NOT_FORWARDED_UP_KEYS.union(environ_key(name) for name in (*strip, *tokens))
+    return dropped if trusted else dropped | _CLIENT_FORWARDING_KEYS
 
 
-def headers_from_environ(environ: Mapping[str, object], *, strip: Iterable[str] = ()) -> Headers:
+def headers_from_environ(
+    environ: Mapping[str, object], *, strip: Iterable[str] = (), trusted_peer: bool = False
+) -> Headers:
     """The client's request headers that may travel upstream.
 
-    Hop-by-hop headers, those named by ``Connection``, ``Host`` and any header
-    in ``strip`` (in any spelling) are left out.
+    Hop-by-hop headers, those named by ``Connection``, the framing headers
+    and ``Host`` (the transport writes its own), URL and method overrides,
+    and any header in ``strip`` (in any spelling) are left out; so are the
+    proxy headers (``CLIENT_FORWARDING``) unless the peer is a trusted proxy.
     """
     connection = environ.get("HTTP_CONNECTION")
-    dropped = _dropped_keys(tuple(strip), connection if isinstance(connection, str) else None)
+    dropped = _dropped_keys(
+        tuple(strip), connection if isinstance(connection, str) else None, trusted_peer
+    )
     headers: Headers = []
     for key, value in environ.items():
         name = header_name(key)
         if name is None or key in dropped or not isinstance(value, str):
             continue
-        if not value and key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            continue  # servers set these empty when the client sent none
+        if not value and key == "CONTENT_TYPE":
+            continue  # servers set it empty when the client sent none
         headers.append((name, value))
     return headers
 
@@ -112,11 +164,17 @@ def add_forwarded_headers(
 ) -> Headers:
     """Return ``headers`` with the ``X-Forwarded-*`` family set for the upstream.
 
-    ``X-Forwarded-For`` is appended to, as every proxy in a chain does; the
-    other three describe this hop only, so a client's own values are replaced.
+    ``X-Forwarded-For`` is appended to, as every proxy in a chain does (what
+    is in ``headers`` came from a trusted proxy: a client's copy was
+    dropped); the other three describe this hop as Django saw it, so they
+    replace any earlier value.
     """
     previous_for = [value for name, value in headers if name.lower() == "x-forwarded-for"]
-    kept = [(name, value) for name, value in headers if name.lower() not in _FORWARDED_HEADERS]
+    kept = [
+        (name, value)
+        for name, value in headers
+        if name.lower() not in _SET_BY_FRONT and name.lower() != "x-forwarded-for"
+    ]
     chain = ", ".join([*previous_for, client_addr]) if client_addr else ", ".join(previous_for)
     if chain:
         kept.append(("X-Forwarded-For", chain))

@@ -1,23 +1,23 @@
 """The HTTP transport: pooled keep-alive connections, streamed both ways.
 
-Built directly on the standard library's ``http.client``, the layer urllib3
-and requests themselves sit on. Measured on the forwarding path
-(``benchmarks/clients.py``, see docs/benchmarks.md), it costs the least
-client CPU per request of http.client, urllib3 and httpx (about 155, 235
-and 700 us; streaming speed was within noise between the first two), and
-that CPU is taken from Django under the same GIL. What urllib3 adds on top
-(redirects, retries, content decoding, re-encoding the request target:
-``%2f`` becomes ``%2F``) is what a proxy has to switch off. What is ours is
-small: a pool of idle connections, the retry rule (only idempotent
-requests, only when nothing reached the upstream), and the mapping of
-failures to 502/504.
+Sockets and a small pool are ours; the protocol rules are ``http11.py``'s
+(pure, shared with the async transport). Earlier versions sat on the
+standard library's ``http.client``, which a proxy cannot make strict
+enough: it takes ``103 Early Hints`` for the final answer (the real one is
+left on a pooled connection for the next user), reads a bare CR in a header
+as a line break, and accepts a ``Content-Length`` next to chunked framing.
+Measured (``benchmarks/forwarding.py``, docs/benchmarks.md), writing the head
+ourselves and parsing it with one split also costs less CPU per request
+than ``http.client``'s ``email``-based parser, and far less than urllib3 or
+httpx, whose extra features (redirects, retries, decoding, re-encoding the
+target: ``%2f`` becomes ``%2F``) are what a proxy has to switch off. What
+is ours: the pool, the retry rule (only idempotent requests, only when
+nothing reached the upstream), and the mapping of failures to 502/504.
 """
 
 from __future__ import annotations
 
-import http.client
 import logging
-import re
 import select
 import socket
 import ssl
@@ -25,23 +25,119 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 
-from .errors import BadRequestBody, UpstreamStreamError, UpstreamTimeout, UpstreamUnavailable
+from .errors import (
+    BadRequestBody,
+    UpstreamStreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from .headers import Headers
+from .http11 import (
+    MAX_HEAD_BYTES,
+    MAX_INTERIM_RESPONSES,
+    InvalidRequest,
+    InvalidResponse,
+    ResponseHead,
+    parse_chunk_size,
+    parse_response_head,
+    request_head,
+)
 from .messages import UpstreamRequest, UpstreamResponse
 from .upstream import HttpUpstream
 
 logger = logging.getLogger("strangler.forwarding")
 
 # Errors that mean the connection broke before any response arrived.
-_DROPPED = (
-    http.client.RemoteDisconnected,
-    ConnectionResetError,
-    BrokenPipeError,
-    ConnectionAbortedError,
-)
-# A header value continued on the next line (obs-fold): a proxy must replace
-# the line break with a space before passing the header on (RFC 9112 §5.2).
-_OBS_FOLD = re.compile(r"\r?\n[ \t]+")
+_DROPPED = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+_MAX_LINE = 8 * 1024
+_MAX_TRAILERS = 64
+
+
+class ClosedBeforeAnswer(ConnectionError):
+    """The upstream closed the connection before sending a byte of its answer."""
+
+
+class UpstreamConnection:
+    """One socket to the upstream with its own read buffer.
+
+    Owning the buffer (rather than a ``makefile()``) lets the pool see bytes
+    the upstream sent past the end of a response: such a connection is
+    never reused.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock: socket.socket | None = sock
+        self._buffer = bytearray()
+
+    @property
+    def has_unread_bytes(self) -> bool:
+        """Did the upstream send more than the response read so far?"""
+        return bool(self._buffer)
+
+    def send(self, data: bytes) -> None:
+        assert self.sock is not None
+        self.sock.sendall(data)
+
+    def _recv(self) -> bytes:
+        assert self.sock is not None
+        return self.sock.recv(65536)
+
+    def read_head(self) -> bytes:
+        """Bytes up to and including the empty line ending a response head."""
+        searched = 0
+        while True:
+            end = self._buffer.find(b"\r\n\r\n", max(searched - 3, 0))
+            if end >= 0:
+                head = bytes(self._buffer[: end + 4])
+                del self._buffer[: end + 4]
+                return head
+            searched = len(self._buffer)
+            if searched > MAX_HEAD_BYTES:
+                raise InvalidResponse("response head too large")
+            data = self._recv()
+            if not data:
+                if not self._buffer:
+                    raise ClosedBeforeAnswer("the upstream closed the connection")
+                raise InvalidResponse("connection closed inside the response head")
+            self._buffer += data
+
+    def read_line(self) -> bytes:
+        """One line, its CRLF included (for chunk sizes and trailers)."""
+        while True:
+            end = self._buffer.find(b"\n")
+            if end >= 0:
+                line = bytes(self._buffer[: end + 1])
+                del self._buffer[: end + 1]
+                return line
+            if len(self._buffer) > _MAX_LINE:
+                raise InvalidResponse("chunk size line too long")
+            data = self._recv()
+            if not data:
+                raise InvalidResponse("connection closed inside a chunked body")
+            self._buffer += data
+
+    def read_some(self, limit: int) -> bytes:
+        """Up to ``limit`` bytes (buffered ones first); ``b""`` at end of stream."""
+        if self._buffer:
+            data = bytes(self._buffer[:limit])
+            del self._buffer[:limit]
+            return data
+        assert self.sock is not None
+        return self.sock.recv(limit)
+
+    def read_exactly(self, size: int) -> bytes:
+        data = b""
+        while len(data) < size:
+            more = self.read_some(size - len(data))
+            if not more:
+                raise InvalidResponse("connection closed inside the response body")
+            data += more
+        return data
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
 
 
 def _is_dropped(sock: socket.socket) -> bool:
@@ -82,7 +178,7 @@ class ConnectionPool:
         self.maxsize = maxsize
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
-        self._idle: deque[http.client.HTTPConnection] = deque()
+        self._idle: deque[UpstreamConnection] = deque()
         self._opened = 0
         self._count_lock = threading.Lock()
         self._tls = ssl.create_default_context() if upstream.scheme == "https" else None
@@ -97,7 +193,7 @@ class ConnectionPool:
         """How many connections are waiting in the pool."""
         return len(self._idle)
 
-    def acquire(self) -> tuple[http.client.HTTPConnection, bool]:
+    def acquire(self) -> tuple[UpstreamConnection, bool]:
         """An open connection and whether it was reused from the pool.
 
         Raises ``OSError`` (``TimeoutError`` for a connect timeout) when a new
@@ -112,9 +208,9 @@ class ConnectionPool:
                 return conn, True
             conn.close()
 
-    def release(self, conn: http.client.HTTPConnection) -> None:
-        """Return a connection whose response was fully read."""
-        if conn.sock is not None and len(self._idle) < self.maxsize:
+    def release(self, conn: UpstreamConnection) -> None:
+        """Return a connection whose response was read to its framed end, and no further."""
+        if conn.sock is not None and not conn.has_unread_bytes and len(self._idle) < self.maxsize:
             self._idle.append(conn)
         else:
             conn.close()
@@ -127,25 +223,22 @@ class ConnectionPool:
             except IndexError:
                 return
 
-    def _connect(self) -> http.client.HTTPConnection:
+    def _connect(self) -> UpstreamConnection:
         host, port = self.upstream.host, self.upstream.port
-        conn: http.client.HTTPConnection
-        if self._tls is not None:
-            conn = http.client.HTTPSConnection(
-                host, port, timeout=self.connect_timeout, context=self._tls
-            )
-        else:
-            conn = http.client.HTTPConnection(host, port, timeout=self.connect_timeout)
-        # Connect now so that a failure here is known to have sent nothing:
-        # that is the one failure an idempotent request may be retried after.
-        conn.connect()
-        conn.timeout = self.read_timeout
-        if conn.sock is not None:
-            conn.sock.settimeout(self.read_timeout)
-            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # Connected here so that a failure is known to have sent nothing:
+        # the one failure an idempotent request may be retried after.
+        sock = socket.create_connection((host, port), timeout=self.connect_timeout)
+        try:
+            if self._tls is not None:
+                sock = self._tls.wrap_socket(sock, server_hostname=host)
+            sock.settimeout(self.read_timeout)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except BaseException:
+            sock.close()
+            raise
         with self._count_lock:
             self._opened += 1
-        return conn
+        return UpstreamConnection(sock)
 
 
 class HttpTransport:
@@ -181,11 +274,21 @@ class HttpTransport:
         self.pool.clear()
 
     def send(self, request: UpstreamRequest) -> UpstreamResponse:
-        """Send the request and return once the upstream's headers have arrived."""
+        """Send the request and return once the upstream's final response head arrived."""
         attempts = 1 + max(self.retries, 0) if request.idempotent else 1
         host = request.host if self.preserve_host and request.host else self.upstream.netloc
-        target = request.target
         chunked = request.body is not None and request.content_length is None
+        try:
+            head_bytes = request_head(
+                request.method,
+                request.target,
+                host,
+                request.headers,
+                request.content_length,
+                chunked,
+            )
+        except InvalidRequest as exc:
+            raise BadRequestBody(400, str(exc)) from None
         for attempt in range(1, attempts + 1):
             try:
                 conn, reused = self.pool.acquire()
@@ -202,23 +305,17 @@ class HttpTransport:
                     else "the upstream application could not be reached"
                 ) from exc
             try:
-                conn.putrequest(request.method, target, skip_host=True, skip_accept_encoding=True)
-                conn.putheader("Host", host)
-                for name, value in request.headers:
-                    conn.putheader(name, value)
-                if chunked:
-                    conn.putheader("Transfer-Encoding", "chunked")
-                conn.endheaders()
+                conn.send(head_bytes)
                 if request.body is not None:
                     _send_body(conn, request.body, chunked=chunked)
-                response = conn.getresponse()
+                head = _read_final_head(conn, request.method)
             except BadRequestBody:
                 conn.close()
                 raise
             except TimeoutError as exc:
                 conn.close()
                 raise UpstreamTimeout("the upstream application did not answer in time") from exc
-            except _DROPPED as exc:
+            except (ClosedBeforeAnswer, *_DROPPED) as exc:
                 conn.close()
                 # A kept-alive connection the upstream closed just as we used it:
                 # the request was never processed. Safe to repeat only if it is
@@ -226,20 +323,22 @@ class HttpTransport:
                 if reused and request.body is None and request.idempotent:
                     continue
                 raise UpstreamUnavailable("the upstream application closed the connection") from exc
-            except (OSError, http.client.HTTPException, ValueError) as exc:
+            except SwitchedProtocols as exc:
+                conn.close()
+                raise UpstreamUnavailable(
+                    "the upstream application switched protocols, which cannot be forwarded here"
+                ) from exc
+            except (OSError, InvalidResponse, ValueError) as exc:
                 conn.close()
                 raise UpstreamUnavailable(
                     "the upstream application sent an invalid response"
                 ) from exc
-            return self._stream(conn, response, request)
+            return self._stream(conn, head, request)
         # Every attempt met a kept-alive connection the upstream had just closed.
         raise UpstreamUnavailable("the upstream application closed the connection")
 
     def _stream(
-        self,
-        conn: http.client.HTTPConnection,
-        response: http.client.HTTPResponse,
-        request: UpstreamRequest,
+        self, conn: UpstreamConnection, head: ResponseHead, request: UpstreamRequest
     ) -> UpstreamResponse:
         state = {"done": False, "complete": False}
 
@@ -247,31 +346,18 @@ class HttpTransport:
             if state["done"]:
                 return
             state["done"] = True
-            # Read to the end: hand the connection back. Stopped early (client
-            # went away, upstream failed): the rest of the body is still on
-            # the wire, so the connection cannot be reused.
-            if state["complete"] and response.isclosed():
+            # Read to its framed end: hand the connection back. Stopped early
+            # (client went away, upstream failed) or framed by close: the
+            # connection cannot carry another request.
+            if state["complete"] and head.keep_alive:
                 self.pool.release(conn)
             else:
-                response.close()
                 conn.close()
 
         def body() -> Iterator[bytes]:
             try:
-                if request.method == "HEAD":
-                    # http.client only marks a HEAD response finished on read().
-                    response.read()
-                while chunk := response.read1(self.chunk_size):
-                    yield chunk
-                if response.length:
-                    # read1() reports an early EOF as the end of the body; a
-                    # Content-Length body cut short must not look complete.
-                    raise http.client.IncompleteRead(b"", response.length)
-                # read1() never marks a Content-Length body finished; read()
-                # does (it has nothing left to return), so the connection can
-                # go back to the pool.
-                response.read()
-            except (OSError, http.client.HTTPException, ValueError) as exc:
+                yield from _read_body(conn, head, self.chunk_size)
+            except (OSError, InvalidResponse) as exc:
                 logger.error(
                     "upstream %s failed mid-response for %s %s: %r",
                     self.upstream,
@@ -279,21 +365,84 @@ class HttpTransport:
                     request.path,
                     exc,
                 )
-                close()
+                state["done"] = True
+                conn.close()
                 raise UpstreamStreamError(str(exc)) from exc
             state["complete"] = True
             close()
 
         return UpstreamResponse(
-            status=response.status,
-            reason=response.reason or "",
-            headers=_response_headers(response.msg.items()),
+            status=head.status,
+            reason=head.reason,
+            headers=_client_framing(head),
             body=body(),
             close=close,
         )
 
 
-def _send_body(conn: http.client.HTTPConnection, body: Iterable[bytes], *, chunked: bool) -> None:
+class SwitchedProtocols(Exception):
+    """The upstream answered 101: a WSGI server cannot carry the new protocol."""
+
+
+def _read_final_head(conn: UpstreamConnection, method: str) -> ResponseHead:
+    """The final response head, interim 1xx responses read and dropped (RFC 9110 §15.2)."""
+    for _ in range(MAX_INTERIM_RESPONSES):
+        head = parse_response_head(conn.read_head(), request_method=method)
+        if head.status == 101:
+            raise SwitchedProtocols()
+        if not head.interim:
+            return head
+    raise InvalidResponse("too many interim responses")
+
+
+def _read_body(conn: UpstreamConnection, head: ResponseHead, chunk_size: int) -> Iterator[bytes]:
+    if head.framing == "length":
+        remaining = head.length or 0
+        while remaining:
+            data = conn.read_some(min(chunk_size, remaining))
+            if not data:
+                raise InvalidResponse(f"connection closed {remaining} bytes before the body's end")
+            remaining -= len(data)
+            yield data
+    elif head.framing == "chunked":
+        while size := parse_chunk_size(conn.read_line()):
+            while size:
+                data = conn.read_some(min(chunk_size, size))
+                if not data:
+                    raise InvalidResponse("connection closed inside a chunk")
+                size -= len(data)
+                yield data
+            if conn.read_exactly(2) != b"\r\n":
+                raise InvalidResponse("chunk not followed by CRLF")
+        # Trailers are not forwarded (a WSGI server cannot send them); read past them.
+        for _ in range(_MAX_TRAILERS):
+            line = conn.read_line()
+            if line == b"\r\n":
+                return
+            if not line.endswith(b"\r\n"):
+                raise InvalidResponse("invalid trailer line")
+        raise InvalidResponse("too many trailer lines")
+    elif head.framing == "close":
+        while data := conn.read_some(chunk_size):
+            yield data
+
+
+def _client_framing(head: ResponseHead) -> Headers:
+    # One Content-Length for the client, as validated (duplicates were equal).
+    if head.framing != "length":
+        return head.headers
+    headers: Headers = []
+    seen = False
+    for name, value in head.headers:
+        if name.lower() == "content-length":
+            if seen:
+                continue
+            seen, value = True, str(head.length)
+        headers.append((name, value))
+    return headers
+
+
+def _send_body(conn: UpstreamConnection, body: Iterable[bytes], *, chunked: bool) -> None:
     for chunk in body:
         if not chunk:
             continue  # an empty chunk would end a chunked body early
@@ -303,7 +452,3 @@ def _send_body(conn: http.client.HTTPConnection, body: Iterable[bytes], *, chunk
             conn.send(chunk)
     if chunked:
         conn.send(b"0\r\n\r\n")
-
-
-def _response_headers(items: list[tuple[str, str]]) -> Headers:
-    return [(name, _OBS_FOLD.sub(" ", value) if "\n" in value else value) for name, value in items]

@@ -18,8 +18,9 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
 
-from .errors import UpstreamStreamError, UpstreamUnavailable
+from .errors import ForwardingError, UpstreamStreamError, UpstreamUnavailable
 from .headers import environ_key
+from .http11 import check_final_response
 from .messages import UpstreamRequest, UpstreamResponse
 from .upstream import HttpUpstream
 
@@ -53,6 +54,9 @@ class ChunkReader(io.RawIOBase):
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks = iter(chunks)
         self._pending = memoryview(b"")
+        # The client's body failed (cut, malformed, too slow): whatever the app
+        # made of that, the client's answer is this error.
+        self.failure: ForwardingError | None = None
 
     def readable(self) -> bool:
         return True
@@ -63,6 +67,9 @@ class ChunkReader(io.RawIOBase):
                 self._pending = memoryview(next(self._chunks))
             except StopIteration:
                 return 0
+            except ForwardingError as exc:
+                self.failure = exc
+                raise
         size = min(len(buffer), len(self._pending))
         buffer[:size] = self._pending[:size]
         self._pending = self._pending[size:]
@@ -108,17 +115,19 @@ class WsgiTransport:
         # The client's Host: there is no upstream host to name instead.
         if request.host:
             environ["HTTP_HOST"] = request.host
+        # The framing the front computed, as a WSGI server would give it.
+        if request.content_length is not None:
+            environ["CONTENT_LENGTH"] = str(request.content_length)
         if request.body is None:
             environ["wsgi.input"] = io.BytesIO(b"")
         else:
             environ["wsgi.input"] = io.BufferedReader(ChunkReader(request.body), 64 * 1024)
-            if request.content_length is None:
-                environ.pop("CONTENT_LENGTH", None)
         return environ
 
     def send(self, request: UpstreamRequest) -> UpstreamResponse:
         """Call the app and return once it has started its response."""
         environ = self.build_environ(request)
+        reader = getattr(environ["wsgi.input"], "raw", None)
         started: dict[str, Any] = {}
         written: list[bytes] = []
 
@@ -134,6 +143,7 @@ class WsgiTransport:
         try:
             result = self.app(environ, start_response)
         except Exception as exc:
+            _raise_body_failure(reader)
             logger.exception(
                 "in-process upstream %s raised for %s %s", self.name, request.method, request.path
             )
@@ -150,21 +160,36 @@ class WsgiTransport:
                     break
         except Exception as exc:
             _close(result)
+            _raise_body_failure(reader)
             logger.exception(
                 "in-process upstream %s raised for %s %s", self.name, request.method, request.path
             )
             raise UpstreamUnavailable("the upstream application failed") from exc
+        if isinstance(reader, ChunkReader) and reader.failure is not None:
+            # The app answered a body it could not read (Flask: its own 400 or
+            # 500); the client gets the front's answer for what went wrong.
+            _close(result)
+            raise reader.failure
         if "status" not in started:
             _close(result)
             raise UpstreamUnavailable("the upstream application did not start a response")
         started["sent"] = True
 
         status_code, _, reason = started["status"].partition(" ")
+        headers = list(started["headers"])
         try:
             status = int(status_code)
-        except ValueError:
+            check_final_response(status, reason, headers)
+        except (ValueError, TypeError) as exc:  # InvalidResponse is a ValueError
             _close(result)
-            raise UpstreamUnavailable("the upstream application sent an invalid status") from None
+            logger.error(
+                "in-process upstream %s answered %s %s unusably: %s",
+                self.name,
+                request.method,
+                request.path,
+                exc,
+            )
+            raise UpstreamUnavailable("the upstream application sent an invalid response") from None
 
         closed = {"done": False}
 
@@ -192,10 +217,15 @@ class WsgiTransport:
         return UpstreamResponse(
             status=status,
             reason=reason,
-            headers=list(started["headers"]),
+            headers=headers,
             body=body(),
             close=close,
         )
+
+
+def _raise_body_failure(reader: object) -> None:
+    if isinstance(reader, ChunkReader) and reader.failure is not None:
+        raise reader.failure
 
 
 def _close(result: Iterable[bytes]) -> None:

@@ -27,18 +27,21 @@ from .settings import SAFE_METHODS, ShadowConfigError, shadow_settings
 _random = random.Random()  # noqa: S311 (sampling, not security)
 
 
-def record_forwarded(request: HttpRequest) -> None:
-    """Maybe record ``request``, which is about to be forwarded to Flask. Never blocks."""
+def wants_recording(request: HttpRequest) -> bool:
+    """Is ``request``, about to be forwarded, among those to record? No I/O."""
     try:
         conf = shadow_settings()
     except ShadowConfigError:
-        return  # manage.py check reports it
+        return False  # manage.py check reports it
     if conf.record <= 0 or request.method not in SAFE_METHODS:
-        return
+        return False
     if conf.record < 1 and _random.random() >= conf.record:
-        return
-    if not conf.records(request.path_info):
-        return
+        return False
+    return conf.records(request.path_info)
+
+
+def record(request: HttpRequest) -> None:
+    """Queue a recording of ``request``; reads its user (Django code runs). Never blocks."""
     # Who it runs as is read now: a worker reading the session later could find the
     # user logged out by then. Set on the request, so the identity signer (when on)
     # reuses it instead of reading the session a second time.
@@ -52,6 +55,12 @@ def record_forwarded(request: HttpRequest) -> None:
         user=user,
     )
     worker_pool().submit(recording.save)
+
+
+def record_forwarded(request: HttpRequest) -> None:
+    """Maybe record ``request``, which is about to be forwarded to Flask (the middleware)."""
+    if wants_recording(request):
+        record(request)
 
 
 @dataclass

@@ -1,0 +1,208 @@
+"""HTTP/1.1 for the upstream hop, sans I/O: request heads out, response heads and framing in.
+
+Pure functions over bytes, shared by the blocking HTTP transport (``http.py``)
+and the async one of the ASGI entry, so both read an upstream's answer by the
+same strict rules. Strict because a proxy that is lenient where the next hop
+is not is how responses get split and connections desynchronised:
+
+* every line ends in CRLF; a bare CR, LF or NUL anywhere in the status line or
+  a header is an invalid response (RFC 9112 §2.2 lets a recipient reject it,
+  and passing it on would let an upstream forge header lines for the client);
+* interim ``1xx`` responses are read and dropped until the final one
+  (RFC 9110 §15.2); ``101 Switching Protocols`` cannot be carried over a
+  WSGI server and is refused;
+* the body's framing comes from one unambiguous source (RFC 9112 §6.3):
+  ``Transfer-Encoding: chunked`` alone, or one ``Content-Length`` value, or
+  none (read to close). Both at once, conflicting lengths, or another
+  transfer coding are refused: a body whose end is in doubt is never
+  presented to the client as complete.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from .headers import Headers
+
+# RFC 9110 §5.6.2: token characters, the only ones allowed in a field name or a method.
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_TOKENS_TEXT = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# RFC 9110 §5.5: field values are VCHAR, obs-text, SP and HTAB: never CR, LF, NUL or other CTLs.
+_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_BAD_VALUE_TEXT = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_STATUS_LINE = re.compile(rb"HTTP/1\.([01]) ([1-9][0-9][0-9])(?: ([\t\x20-\x7e\x80-\xff]*))?")
+# A request target sent upstream: no whitespace, no controls (RFC 9112 §3.2).
+_BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[\t\x20-\x7e\x80-\xff]*)?")
+
+_OWS = b" \t"
+_FRAMING = frozenset({"host", "content-length", "transfer-encoding"})
+
+#: Largest response head read before the answer is refused (status line and headers).
+MAX_HEAD_BYTES = 64 * 1024
+#: Interim (1xx) responses skipped before an upstream is deemed broken.
+MAX_INTERIM_RESPONSES = 16
+
+Framing = Literal["none", "length", "chunked", "close"]
+
+
+class InvalidResponse(ValueError):
+    """The upstream's answer breaks HTTP/1.1 framing or syntax; the message says how."""
+
+
+class InvalidRequest(ValueError):
+    """A request head cannot be written without changing its meaning."""
+
+
+@dataclass(frozen=True)
+class ResponseHead:
+    """A parsed response head and how its body is framed."""
+
+    status: int
+    reason: str
+    headers: Headers
+    framing: Framing
+    # Body length for "length" framing, else None.
+    length: int | None
+    # May the connection carry another request once the body is read to its end?
+    keep_alive: bool
+
+    @property
+    def interim(self) -> bool:
+        """A 1xx response: another head follows on the same connection."""
+        return 100 <= self.status < 200
+
+
+def request_head(
+    method: str, target: str, host: str, headers: Headers, content_length: int | None, chunked: bool
+) -> bytes:
+    """The bytes of a request head; framing headers are written here and nowhere else.
+
+    ``headers`` must not contain ``Host``, ``Content-Length`` or
+    ``Transfer-Encoding`` (the builder removed the client's): the body is
+    always sent with the framing the front computed, so that the upstream
+    sees exactly one request. Raises ``InvalidRequest`` for a method, target
+    or header that would break the request line or add a line.
+    """
+    if not _TOKENS_TEXT.fullmatch(method):
+        raise InvalidRequest(f"invalid method {method[:20]!r}")
+    if not target.startswith("/") or _BAD_TARGET.search(target):
+        raise InvalidRequest("invalid request target")
+    names = [name for name, _ in headers]
+    # One pass over all names and one over all values, not a regex per header.
+    if (
+        not _TOKENS_TEXT.fullmatch("".join(names) or "x")
+        or _BAD_VALUE_TEXT.search("".join(value for _, value in headers))
+        or not _FRAMING.isdisjoint(name.lower() for name in names)
+    ):
+        raise InvalidRequest("a header name or value cannot be sent as it is")
+    fields = "".join(f"{name}: {value}\r\n" for name, value in headers)
+    if chunked:
+        framing = "Transfer-Encoding: chunked\r\n"
+    elif content_length is not None:
+        framing = f"Content-Length: {content_length}\r\n"
+    else:
+        framing = ""
+    text = f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n{fields}{framing}\r\n"
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        raise InvalidRequest("a header or the target is not ISO-8859-1") from None
+
+
+def parse_response_head(data: bytes, *, request_method: str) -> ResponseHead:
+    """Parse one response head (``data`` ends with the empty line's CRLF CRLF).
+
+    Raises ``InvalidResponse`` for anything that is not a well-formed
+    HTTP/1.x response head with unambiguous framing.
+    """
+    if not data.endswith(b"\r\n\r\n"):
+        raise InvalidResponse("the response head does not end with an empty line")
+    lines = data[:-4].split(b"\r\n")
+    status_match = _STATUS_LINE.fullmatch(lines[0])
+    if status_match is None:
+        raise InvalidResponse("invalid status line")
+    minor, code, reason = status_match.groups(b"")
+    status = int(code)
+    headers: Headers = []
+    for line in lines[1:]:
+        if line[:1] in (b" ", b"\t"):
+            # obs-fold (RFC 9112 §5.2): a proxy replaces it with one space.
+            if not headers or _BAD_VALUE.search(line):
+                raise InvalidResponse("invalid folded header line")
+            folded_name, folded_value = headers[-1]
+            headers[-1] = (folded_name, f"{folded_value} {line.strip(_OWS).decode('latin-1')}")
+            continue
+        name, colon, value = line.partition(b":")
+        if not colon or not _TOKEN.fullmatch(name):
+            raise InvalidResponse("invalid header line")
+        if _BAD_VALUE.search(value):
+            raise InvalidResponse(f"control character in header {name.decode('latin-1')!r}")
+        headers.append((name.decode("latin-1"), value.strip(_OWS).decode("latin-1")))
+    framing, length = _framing(status, headers, request_method)
+    keep_alive = minor == b"1" and framing != "close" and not _says_close(headers)
+    return ResponseHead(status, reason.decode("latin-1"), headers, framing, length, keep_alive)
+
+
+def _says_close(headers: Headers) -> bool:
+    return any(name.lower() == "connection" and "close" in value.lower() for name, value in headers)
+
+
+def _framing(status: int, headers: Headers, method: str) -> tuple[Framing, int | None]:
+    lengths: list[str] = []
+    codings: list[str] = []
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == "content-length":
+            lengths.extend(part.strip() for part in value.split(","))
+        elif lowered == "transfer-encoding":
+            codings.extend(part.strip().lower() for part in value.split(",") if part.strip())
+    if status < 200 or status in (204, 304) or method == "HEAD":
+        return "none", None
+    if codings:
+        if lengths:
+            raise InvalidResponse("both Content-Length and Transfer-Encoding")
+        if codings != ["chunked"]:
+            raise InvalidResponse(f"unsupported Transfer-Encoding {', '.join(codings)[:40]!r}")
+        return "chunked", None
+    if lengths:
+        if len(set(lengths)) != 1 or not lengths[0].isdigit() or not lengths[0].isascii():
+            raise InvalidResponse("conflicting or invalid Content-Length")
+        length = int(lengths[0])
+        return ("length", length) if length else ("none", None)
+    return "close", None
+
+
+def check_final_response(status: int, reason: str, headers: Headers) -> None:
+    """Refuse a final answer a WSGI app gave that HTTP/1.1 could not carry as it is.
+
+    For answers that did not come as bytes (the in-process transport): the
+    same rules :func:`parse_response_head` applies to bytes, so an app's
+    ``"200 OK\\r\\nX-Injected: 1"`` status or a CR in a header value is a
+    502, not a forged header line or a server error.
+    """
+    if not 200 <= status <= 999:
+        raise InvalidResponse(f"status {status} cannot be a final answer")
+    if _BAD_VALUE_TEXT.search(reason):
+        raise InvalidResponse("control character in the reason phrase")
+    names = "".join(name for name, _ in headers)
+    if (names and not _TOKENS_TEXT.fullmatch(names)) or _BAD_VALUE_TEXT.search(
+        "".join(value for _, value in headers)
+    ):
+        raise InvalidResponse("invalid header name or value")
+
+
+def parse_chunk_size(line: bytes) -> int:
+    """The size in a chunk-size line (its CRLF included); extensions are ignored.
+
+    Raises ``InvalidResponse`` for anything but hex digits, optional
+    extensions and CRLF.
+    """
+    if not line.endswith(b"\r\n"):
+        raise InvalidResponse("chunk size line without CRLF")
+    match = _CHUNK_SIZE.fullmatch(line[:-2])
+    if match is None:
+        raise InvalidResponse("invalid chunk size")
+    return int(match.group(1), 16)
