@@ -9,6 +9,7 @@ timestamp and a random id differ on every call.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
@@ -101,6 +102,11 @@ def create_shadow_legacy_app(public_key: str, seen: Seen) -> Flask:
     @app.route("/api/notes", methods=["GET", "POST"])
     def notes() -> tuple[Response, int]:
         return jsonify({"stored": request.get_json(silent=True)}), 201
+
+    @app.route("/api/slow")
+    def slow() -> Response:
+        time.sleep(0.3)  # Flask slower than the port: the shadow queue fills
+        return jsonify({"slow": True})
 
     @app.route("/api/legacy-only")
     def legacy_only() -> Response:

@@ -53,6 +53,10 @@ def secret(request: HttpRequest) -> JsonResponse:
     return response
 
 
+def slow(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"slow": True})
+
+
 @csrf_exempt
 def notes(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"stored": json.loads(request.body or b"null")}, status=201)
@@ -68,5 +72,6 @@ urlpatterns = [
     path("api/whoami", whoami),
     path("api/secret", secret),
     path("api/notes", notes),
+    path("api/slow", slow),
     path("page", page),
 ]

@@ -159,7 +159,7 @@ class _ShadowJob:
             counts.add(route, dropped=dropped)
         first = ask_flask(request, self.body, max_body=conf.max_body)
         if first is None:
-            counts.flush_if_due()
+            counts.flush()
             return
         noise = noise_model()
         if method in SAFE_METHODS and noise.wants_sample(self.route):
@@ -181,18 +181,21 @@ class _ShadowJob:
             ignore=self.rule.ignore,
             noise=noise.noisy(self.route),
         )
+        if result.differs:
+            store.save_difference(
+                route=self.route,
+                method=method,
+                target=request_target(request.META),
+                request_headers=headers_from_environ(request.META),
+                django=self.django,
+                flask=first.answer,
+                comparison=result,
+                identity=describe_identity(request),
+                conf=conf,
+            )
+        # Counted after the difference is stored: a count never runs ahead of its evidence.
         counts.add(self.route, compared=1, differing=int(result.differs))
-        counts.flush_if_due()
-        if not result.differs:
-            return
-        store.save_difference(
-            route=self.route,
-            method=method,
-            target=request_target(request.META),
-            request_headers=headers_from_environ(request.META),
-            django=self.django,
-            flask=first.answer,
-            comparison=result,
-            identity=describe_identity(request),
-            conf=conf,
-        )
+        if worker_pool().waiting == 0:
+            counts.flush()  # idle: nothing would write these counts until the next request
+        else:
+            counts.flush_if_due()

@@ -3,8 +3,9 @@
 At 100% sampling a busy route is compared hundreds of times a second; one
 ``UPDATE`` per comparison would make the database the shadow workers'
 bottleneck (and the queue would overflow for no good reason). The workers
-add to these counters and write them at most once per ``interval`` seconds,
-so what ``strangler_shadow`` shows may trail the truth by that much. No
+add to these counters and write them at most once per ``interval`` seconds
+while busy, and as soon as the queue runs empty, so what ``strangler_shadow``
+shows trails the truth by at most that much. No
 framework imports: the writer is passed in.
 """
 
