@@ -67,6 +67,14 @@ def test_binary_and_broken_bodies() -> None:
     assert broken == {("body", 0): Leaf("text", "{not json")}
 
 
+def test_json_nested_too_deep_for_python_is_compared_by_digest() -> None:
+    # A hostile (or broken) upstream must not crash the shadow worker.
+    for depth in (990, 2_000, 100_000):
+        deep = b"[" * depth + b"]" * depth
+        fields = body_fields(Answer(200, JSON, deep))
+        assert list(fields) in ([("body", "sha256")], [("body",) + (0,) * (depth - 1)])
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=5),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
