@@ -94,6 +94,15 @@ def test_recorded_requests_replay_as_the_user_they_ran_as(
     assert whoami["sub"] == str(ada.pk)
 
 
+def test_one_session_per_user_for_the_whole_run(tmp_path: Path, django_user_model: Any) -> None:
+    from django.contrib.sessions.models import Session
+
+    django_user_model.objects.create_user("ada")
+    file = write_lines(tmp_path, *[{"path": "/api/whoami", "user": "ada"}] * 3)
+    assert replay("--file", file, "--no-noise")[0] == 0
+    assert Session.objects.count() == 1
+
+
 def test_a_har_file_is_replayed(tmp_path: Path) -> None:
     har = {
         "log": {

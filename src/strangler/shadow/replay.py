@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -206,6 +207,8 @@ class Replayer:
         self.learn_noise = learn_noise
         # Every request is sent to Flask twice; nothing is carried over from live shadow.
         self.noise = NoiseModel(warmup=0, sample=1.0 if learn_noise else 0.0)
+        # One logged-in client per user: one session per user for the run, not per request.
+        self._clients: dict[Any, tuple[Client, SimpleCookie]] = {}
 
     def replay(self, request: ReplayRequest, user: Any) -> ReplayResult:
         """Send ``request`` as ``user`` (None: anonymous) to Django, then to Flask."""
@@ -238,9 +241,16 @@ class Replayer:
         return meta
 
     def _ask_django(self, request: ReplayRequest, user: Any) -> tuple[Answer, str]:
-        client = Client(raise_request_exception=False)
-        if user is not None:
-            client.force_login(user)
+        key = None if user is None else user.pk
+        client, login = self._clients.get(key, (None, SimpleCookie()))
+        if client is None:
+            client = Client(raise_request_exception=False)
+            if user is not None:
+                client.force_login(user)
+            login = SimpleCookie(client.cookies.output(header="", sep=";"))
+            self._clients[key] = (client, login)
+        # Only the login carries over: cookies a previous answer set would change this one.
+        client.cookies = SimpleCookie(login.output(header="", sep=";"))
         meta = self._meta(request)
         content_type = meta.pop("CONTENT_TYPE", "application/octet-stream")
         # The front door's decision, preset: the ported view answers, whoever owns the route now.
