@@ -128,7 +128,12 @@ def answer_in_shadow(request: HttpRequest, get_response: GetResponse) -> HttpRes
             # Who the request ran as, settled now: the worker signs Flask's copy for this
             # user even if the session ends meanwhile. Free when the view looked at the user.
             getattr(user, "is_authenticated", None)
-            job = _ShadowJob(request, body, django, route_of(request), rule)
+            oversized = len(django.body) > conf.max_body
+            if oversized:
+                # Not kept while it waits in the queue: a full queue of large answers
+                # would hold QUEUE_SIZE of them in memory. Status and headers are compared.
+                django = Answer(django.status, django.headers, b"")
+            job = _ShadowJob(request, body, django, route_of(request), rule, oversized)
             worker_pool().submit(job.run, key=job.route)
     return response
 
@@ -140,6 +145,8 @@ class _ShadowJob:
     django: Answer
     route: str
     rule: RouteRule
+    # Django's body was over MAX_BODY and was not kept.
+    oversized: bool = False
 
     def run(self) -> None:
         try:
@@ -170,7 +177,7 @@ class _ShadowJob:
                 if new:
                     logger.info("shadow: %s: noisy fields %s", self.route, sorted(new))
         django, flask = self.django, first.answer
-        if first.truncated or len(django.body) > conf.max_body:
+        if first.truncated or self.oversized:
             # Too large to compare field by field: status and headers only.
             django = Answer(django.status, django.headers, b"")
             flask = Answer(flask.status, flask.headers, b"")
