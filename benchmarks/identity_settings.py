@@ -1,8 +1,10 @@
 """Settings of the Django front for benchmarks/identity.py: startproject's stack, strangler first.
 
 Every path is forwarded (the URLconf is empty). Identity is on when
-``BENCH_SIGNING_KEY`` is set. Users and sessions live in the SQLite file
-``BENCH_DB`` that the benchmark prepares.
+``BENCH_SIGNING_KEY`` is set; ``BENCH_MODES`` lets each request choose off,
+reads only or on (benchmarks/identity_modes.py).
+Users and sessions live in the SQLite file ``BENCH_DB`` that the benchmark
+prepares.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ DATABASES = {
         "CONN_MAX_AGE": 600,
     }
 }
+
+if os.environ.get("BENCH_MODES"):
+    # Identity off, reads only or on, per request (X-Bench-Identity), in one process.
+    INSTALLED_APPS.append("benchmarks.identity_modes.ModesConfig")
 
 STRANGLER: dict[str, Any] = {"UPSTREAM": os.environ.get("BENCH_UPSTREAM", "http://127.0.0.1:5000")}
 if os.environ.get("BENCH_SIGNING_KEY"):

@@ -51,6 +51,7 @@ def render() -> str:
             '`IDENTITY["FLASK_SESSION"]` (the cut-over from Flask\'s login)',
             "FLASK_SESSION_DEFAULTS",
         ),
+        ('`IDENTITY["LEGACY_USERS"]` (the Flask app\'s own users table)', "LEGACY_USERS_DEFAULTS"),
         ('`SHADOW` (shadow mode and recording, see [shadow.md](shadow.md))', "SHADOW_DEFAULTS"),
     ):
         out += ["", f"## {title}", "", "| key | default | meaning |", "|---|---|---|"]

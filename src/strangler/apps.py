@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 
 
 class StranglerConfig(AppConfig):
@@ -21,3 +21,6 @@ class StranglerConfig(AppConfig):
         from .shadow import checks as shadow_checks  # noqa: F401  (E070-E079)
 
         register_signer(IdentitySigner())
+        if apps.is_installed("django.contrib.auth"):
+            # The cut-over ends a user's Flask login when they log into or out of Django.
+            from .identity import cutover  # noqa: F401  (connects its signal receivers)

@@ -23,7 +23,8 @@ from .routing import RoutePatternError, compiled_routes
 MIDDLEWARE_PATH = "strangler.middleware.StranglerMiddleware"
 
 _POSITIVE_NUMBERS = ("CONNECT_TIMEOUT", "READ_TIMEOUT", "CLIENT_BODY_TIMEOUT")
-_POSITIVE_INTEGERS = ("POOL_SIZE", "CHUNK_SIZE")
+# One id per setting (strangler.E008 stays the timeouts'): each can be silenced alone.
+_POSITIVE_INTEGERS = {"POOL_SIZE": "strangler.E112", "CHUNK_SIZE": "strangler.E113"}
 _BOOLEANS = ("PRESERVE_HOST", "FORWARDED_HEADERS", "REWRITE_LOCATION", "REWRITE_COOKIE_DOMAIN")
 
 
@@ -111,14 +112,14 @@ def _check_scalars(conf: dict[str, Any]) -> list[CheckMessage]:
                     id="strangler.E008",
                 )
             )
-    for key in _POSITIVE_INTEGERS:
+    for key, check_id in _POSITIVE_INTEGERS.items():
         value = conf[key]
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             errors.append(
                 Error(
                     f"STRANGLER[{key!r}] must be a positive integer, not {value!r}.",
                     hint=f"The default is {DEFAULTS[key]!r}.",
-                    id="strangler.E008",
+                    id=check_id,
                 )
             )
     retries = conf["RETRIES"]
@@ -127,7 +128,7 @@ def _check_scalars(conf: dict[str, Any]) -> list[CheckMessage]:
             Error(
                 f"STRANGLER['RETRIES'] must be an integer >= 0, not {retries!r}.",
                 hint="Retries apply only to idempotent requests that never reached the upstream.",
-                id="strangler.E008",
+                id="strangler.E114",
             )
         )
     for key in _BOOLEANS:

@@ -46,6 +46,28 @@ IDENTITY_DEFAULTS: dict[str, Any] = {
     "ROLES_CACHE": 30,
     # Cut-over from Flask's login: None (off) or a dict (see FLASK_SESSION_DEFAULTS).
     "FLASK_SESSION": None,
+    # The Flask app's own users table: None or a dict (see LEGACY_USERS_DEFAULTS).
+    "LEGACY_USERS": None,
+}
+
+# STRANGLER["IDENTITY"]["LEGACY_USERS"]: where the Flask app keeps its users and their hashes.
+LEGACY_USERS_DEFAULTS: dict[str, Any] = {
+    # The table ("schema.table" for another PostgreSQL schema).
+    "TABLE": "user",
+    # Django database alias the table is reached through.
+    "DATABASE": "default",
+    # Its primary key column (the id Flask-Login keeps in Flask's session).
+    "ID": "id",
+    # Column with the login name; it becomes the Django username (None: use EMAIL).
+    "USERNAME": "username",
+    # Column with the email address (None: the table has none).
+    "EMAIL": "email",
+    # Column with the Werkzeug password hash (scrypt:... or pbkdf2:...).
+    "PASSWORD": "password_hash",
+    # Boolean column, false for users who may not log in (None: every row may).
+    "ACTIVE": None,
+    # What the login form's username is matched against: "username" or "email".
+    "LOGIN_FIELD": "username",
 }
 
 # STRANGLER["IDENTITY"]["FLASK_SESSION"]: accept a Flask-Login session cookie once.
@@ -62,8 +84,8 @@ FLASK_SESSION_DEFAULTS: dict[str, Any] = {
     "MAX_AGE": 31 * 24 * 3600,
     # Import path of a ``(flask_user_id: str) -> Django user | None``; None looks up the pk.
     "USER": None,
-    # Django cache alias remembering used cookies, so each is accepted once (shared cache!).
-    "CACHE": "default",
+    # End of the cut-over window (ISO 8601 with a time zone): no Flask cookie is read after it.
+    "UNTIL": None,
 }
 
 # STRANGLER["SHADOW"]: compare ported views with Flask on real traffic (docs/shadow.md).

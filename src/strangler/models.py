@@ -2,6 +2,7 @@
 
 ``RouteSwitch``: a run-time override of who answers a route, editable in the
 admin and with ``manage.py strangler_switch``; it wins over ``STRANGLER["ROUTES"]``.
+``FlaskLoginEnd`` (the cut-over's memory) lives with identity, in ``identity/models.py``.
 Shadow mode's models are defined in ``strangler.shadow.models``.
 """
 
@@ -12,10 +13,12 @@ from typing import Any
 from django.core.validators import MaxValueValidator
 from django.db import models
 
+from .identity.models import FlaskLoginEnd
+
 # Shadow mode's tables (migration 0003_shadow) live beside the code that uses them.
 from .shadow.models import RecordedRequest, ShadowDifference, ShadowTally
 
-__all__ = ["RecordedRequest", "RouteSwitch", "ShadowDifference", "ShadowTally"]
+__all__ = ["FlaskLoginEnd", "RecordedRequest", "RouteSwitch", "ShadowDifference", "ShadowTally"]
 
 
 class RouteSwitch(models.Model):

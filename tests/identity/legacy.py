@@ -91,6 +91,11 @@ def create_legacy_app(config: dict[str, Any], *, use_flask_login: bool = True) -
             }
         )
 
+    @app.route("/anywhere/<path:rest>")
+    def anywhere(rest: str) -> Any:
+        """The same answer as /whoami, on any path (non-ASCII ones included)."""
+        return whoami()
+
     @app.route("/headers")
     def headers() -> Any:
         return jsonify([[name, value] for name, value in request.headers.items()])

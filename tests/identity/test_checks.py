@@ -88,12 +88,13 @@ def cutover_settings(settings: Any) -> dict[str, Any]:
     return {
         "MIDDLEWARE": stack,
         "AUTHENTICATION_BACKENDS": ["django.contrib.auth.backends.ModelBackend", BACKEND_PATH],
-        "CACHES": {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache"}},
     }
 
 
-def test_a_complete_cutover_is_clean(settings: Any, ed_keys: KeyPair) -> None:
-    identity = {"SIGNING_KEY": ed_keys.private, "FLASK_SESSION": {"SECRET_KEY": "flask"}}
+@pytest.mark.parametrize("until", [None, "2999-01-31T00:00:00+01:00"])
+def test_a_complete_cutover_is_clean(settings: Any, ed_keys: KeyPair, until: str | None) -> None:
+    flask_session = {"SECRET_KEY": "flask", "UNTIL": until}
+    identity = {"SIGNING_KEY": ed_keys.private, "FLASK_SESSION": flask_session}
     assert ids(settings, identity, **cutover_settings(settings)) == set()
 
 
@@ -101,15 +102,19 @@ def test_a_complete_cutover_is_clean(settings: Any, ed_keys: KeyPair) -> None:
     ("flask_session", "change", "expected"),
     [
         ("yes", {}, "strangler.E031"),
-        ({}, {}, "strangler.E031"),
-        ({"SECRET_KEY": "f", "COOKIE": "s"}, {}, "strangler.E031"),
-        ({"SECRET_KEY": "f", "USER": "no.such.mapper"}, {}, "strangler.E031"),
-        ({"SECRET_KEY": "f", "CACHE": "nowhere"}, {}, "strangler.E031"),
+        ({"SECRET_KEY": "f", "COOKIE": "s"}, {}, "strangler.E100"),
+        ({"SECRET_KEY": "f", "CACHE": "default"}, {}, "strangler.E100"),
+        ({}, {}, "strangler.E101"),
+        ({"SECRET_KEY": ""}, {}, "strangler.E101"),
+        ({"SECRET_KEY": "f", "USER": "no.such.mapper"}, {}, "strangler.E102"),
+        ({"SECRET_KEY": "f", "USER": "os.sep"}, {}, "strangler.E102"),
+        ({"SECRET_KEY": "f", "UNTIL": "next week"}, {}, "strangler.E103"),
+        ({"SECRET_KEY": "f", "UNTIL": "2027-01-31T00:00:00"}, {}, "strangler.E103"),
+        ({"SECRET_KEY": "f", "UNTIL": "2000-01-31T00:00:00Z"}, {}, "strangler.W104"),
         ({"SECRET_KEY": "f"}, {"AUTHENTICATION_BACKENDS": []}, "strangler.E032"),
         ({"SECRET_KEY": "f"}, {"MIDDLEWARE": "no cut-over middleware"}, "strangler.E033"),
         ({"SECRET_KEY": "f"}, {"MIDDLEWARE": "before auth"}, "strangler.E033"),
         ({"SECRET_KEY": "f", "COOKIE_NAME": "sessionid"}, {}, "strangler.E034"),
-        ({"SECRET_KEY": "f"}, {"CACHES": "locmem"}, "strangler.W035"),
     ],
 )
 def test_cutover_misconfiguration_is_reported(
@@ -122,11 +127,10 @@ def test_cutover_misconfiguration_is_reported(
         elif value == "before auth":
             value = [m for m in overrides["MIDDLEWARE"] if m != MIDDLEWARE_PATH]
             value.insert(value.index(AUTH), MIDDLEWARE_PATH)
-        elif value == "locmem":
-            value = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
         overrides[name] = value
     identity = {"SIGNING_KEY": ed_keys.private, "FLASK_SESSION": flask_session}
-    assert expected in ids(settings, identity, **overrides)
+    # One id per problem: the configuration has exactly this one.
+    assert ids(settings, identity, **overrides) == {expected}
 
 
 @pytest.fixture
@@ -166,15 +170,22 @@ def test_a_flask_app_with_another_key_is_reported(
 def test_a_flask_app_that_would_refuse_the_tokens_is_reported(
     settings: Any, ed_keys: KeyPair, flask_upstream: Any, config: dict[str, Any]
 ) -> None:
-    flask_upstream(create_legacy_app(legacy_config(ed_keys.public, **config)))
+    app = create_legacy_app(legacy_config(ed_keys.public))
+    app.config.update(config)  # after init_app, which refuses unusable keys itself
+    flask_upstream(app)
     assert "strangler.E037" in ids(settings, {"SIGNING_KEY": ed_keys.private})
 
 
 def test_an_excessive_flask_leeway_is_reported(
     settings: Any, ed_keys: KeyPair, flask_upstream: Any
 ) -> None:
-    flask_upstream(create_legacy_app(legacy_config(ed_keys.public, STRANGLER_LEEWAY=120)))
-    assert ids(settings, {"SIGNING_KEY": ed_keys.private}) == {"strangler.W038"}
+    app = create_legacy_app(legacy_config(ed_keys.public))
+    flask_upstream(app)
+    for leeway in (31, -1, "5"):
+        app.config["STRANGLER_LEEWAY"] = leeway  # after init_app, which refuses it itself
+        assert ids(settings, {"SIGNING_KEY": ed_keys.private}) == {"strangler.W038"}
+    app.config["STRANGLER_LEEWAY"] = 30
+    assert ids(settings, {"SIGNING_KEY": ed_keys.private}) == set()
 
 
 def test_a_flask_app_without_the_extension_is_reported(
@@ -184,3 +195,67 @@ def test_a_flask_app_without_the_extension_is_reported(
 
     flask_upstream(Flask("bare"))
     assert ids(settings, {"SIGNING_KEY": ed_keys.private}) == {"strangler.W036"}
+
+
+LEGACY_BACKEND = "strangler.identity.legacy.LegacyUserBackend"
+WERKZEUG = "strangler.identity.hashers.WerkzeugPasswordHasher"
+
+
+def legacy_settings() -> dict[str, Any]:
+    return {
+        "AUTHENTICATION_BACKENDS": ["django.contrib.auth.backends.ModelBackend", LEGACY_BACKEND],
+        "PASSWORD_HASHERS": ["django.contrib.auth.hashers.PBKDF2PasswordHasher", WERKZEUG],
+    }
+
+
+def test_a_complete_legacy_users_setup_is_clean(settings: Any, ed_keys: KeyPair) -> None:
+    identity = {"SIGNING_KEY": ed_keys.private, "LEGACY_USERS": {"TABLE": "legacy.user"}}
+    assert ids(settings, identity, **legacy_settings()) == set()
+
+
+@pytest.mark.parametrize(
+    ("legacy_users", "change", "expected"),
+    [
+        ("user", {}, "strangler.E105"),
+        ({"TABEL": "user"}, {}, "strangler.E106"),
+        ({"LOGIN_FIELD": "id"}, {}, "strangler.E107"),
+        ({"LOGIN_FIELD": "email", "EMAIL": None}, {}, "strangler.E107"),
+        ({"DATABASE": "legacy"}, {}, "strangler.E108"),
+        (
+            {},
+            {"PASSWORD_HASHERS": ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]},
+            "strangler.E109",
+        ),
+        (
+            {},
+            {"PASSWORD_HASHERS": [WERKZEUG, "django.contrib.auth.hashers.PBKDF2PasswordHasher"]},
+            "strangler.E110",
+        ),
+        (
+            {},
+            {"AUTHENTICATION_BACKENDS": ["django.contrib.auth.backends.ModelBackend"]},
+            "strangler.W111",
+        ),
+    ],
+)
+def test_legacy_users_misconfiguration_is_reported(
+    settings: Any, ed_keys: KeyPair, legacy_users: object, change: dict[str, Any], expected: str
+) -> None:
+    identity = {"SIGNING_KEY": ed_keys.private, "LEGACY_USERS": legacy_users}
+    # One id per problem: the configuration has exactly this one.
+    assert ids(settings, identity, **{**legacy_settings(), **change}) == {expected}
+
+
+def test_a_damaged_pem_on_the_flask_side_is_named_as_such(
+    settings: Any, ed_keys: KeyPair, flask_upstream: Any
+) -> None:
+    app = create_legacy_app(legacy_config(ed_keys.public))
+    body = "".join(ed_keys.public.strip().splitlines()[1:-1])  # the armour lost on the way
+    app.config["STRANGLER_VERIFYING_KEYS"] = {"k": body}
+    flask_upstream(app)
+    strangler = {**settings.STRANGLER, "IDENTITY": {"SIGNING_KEY": ed_keys.private}}
+    with override_settings(STRANGLER=strangler):
+        messages = [m for m in run_checks() if m.id == "strangler.E037"]
+    assert len(messages) == 1
+    assert "damaged PEM" in messages[0].msg
+    assert "HS256" not in messages[0].msg

@@ -17,10 +17,12 @@ from django.core.cache import caches
 from django.test import Client
 from flask import Flask
 from itsdangerous import TimestampSigner
+from werkzeug.security import generate_password_hash
 
 from strangler.identity.cutover import BACKEND_PATH, MIDDLEWARE_PATH
-from tests.identity.conftest import KeyPair
+from tests.identity.conftest import KeyPair, Live, send
 from tests.identity.legacy import create_legacy_app, legacy_config
+from tests.identity.legacy_users import add_user
 from tests.upstream import RunningServer, serve
 
 FLASK_SECRET = "flask-tests-secret"
@@ -133,6 +135,53 @@ def test_a_cookie_is_accepted_once(client: Client, ada: Any, legacy: RunningServ
     assert django_whoami(client) is None
     client.cookies["session"] = cookie
     assert flask_whoami(client)["id"] is None
+
+
+def test_a_django_login_elsewhere_ends_the_users_flask_login(
+    client: Client, ada: Any, legacy: RunningServer
+) -> None:
+    cookie = flask_login(legacy, str(ada.pk))
+    # Ada logs into Django on another browser (her password, Django's own login).
+    ada.set_password("django pass")
+    ada.save()
+    other_browser = Client()
+    assert other_browser.login(username="ada", password="django pass")
+    # Her old Flask cookie, wherever it is, no longer logs anyone in.
+    client.cookies["session"] = cookie
+    assert django_whoami(client) is None
+    client.cookies["session"] = cookie
+    assert flask_whoami(client)["id"] is None
+
+
+def test_copies_of_one_cookie_convert_once(ada: Any, legacy: RunningServer) -> None:
+    from strangler.identity.cutover import FlaskSessionBackend
+
+    cookie = flask_login(legacy, str(ada.pk))
+    backend = FlaskSessionBackend()
+    assert backend.authenticate(None, flask_session=cookie, consume=False) == ada
+    assert backend.authenticate(None, flask_session=cookie) == ada
+    assert backend.authenticate(None, flask_session=cookie) is None
+    assert backend.authenticate(None, flask_session=cookie, consume=False) is None
+
+
+@pytest.mark.parametrize(("until", "expected"), [("2000-01-01T00:00:00Z", None), (None, "ada")])
+def test_the_cutover_window_ends_at_until(
+    client: Client,
+    ada: Any,
+    legacy: RunningServer,
+    settings: Any,
+    cutover: dict[str, Any],
+    until: str | None,
+    expected: str | None,
+) -> None:
+    identity = settings.STRANGLER["IDENTITY"]
+    settings.STRANGLER = {
+        **settings.STRANGLER,
+        "IDENTITY": {**identity, "FLASK_SESSION": {**cutover, "UNTIL": until}},
+    }
+    client.cookies["session"] = flask_login(legacy, str(ada.pk))
+    assert (flask_whoami(client)["username"] or None) == expected
+    assert django_whoami(client) == expected
 
 
 def test_a_tampered_flask_cookie_gets_nobody(
@@ -252,3 +301,67 @@ def test_switched_off_a_flask_cookie_is_ignored(
     response = client.get("/django-whoami/")
     assert response.json()["username"] is None
     assert "session" not in response.cookies
+
+
+# --- the replay, end to end through a live front and a real Flask-Login app ---------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_replayed_flask_login_never_logs_a_logged_out_user_back_in(
+    live: Live, legacy_users: Flask, django_user_model: Any
+) -> None:
+    # Ada's Django user exists already (imported), under another id than Flask's.
+    django_user_model.objects.create_user("ada")
+    legacy_ada = add_user(legacy_users, "ada", generate_password_hash("legacy pass"))
+    front = live.front.url
+
+    # Logged in on Flask itself, before the cut-over.
+    response, flask_cookies = send(
+        live.flask.url,
+        "POST",
+        "/login",
+        {},
+        fields={"username": "ada", "password": "legacy pass"},
+        encode_multipart=False,
+    )
+    assert response.status == 302
+    original = flask_cookies["session"]
+    assert live.flask_session(original)["_user_id"] == str(legacy_ada.id)
+
+    # The first Django page through the front: logged into Django, Flask's cookie deleted.
+    response, set_cookies = send(front, "GET", "/django-whoami/", {"session": original})
+    assert response.json()["username"] == "ada"
+    assert set_cookies["session"] == ""
+    django_session = set_cookies["sessionid"]
+    response, _ = send(front, "GET", "/account", {"sessionid": django_session})
+    assert response.json() == {"account": "ada"}
+
+    # Logged out of Django.
+    response, _ = send(front, "POST", "/django-logout/", {"sessionid": django_session})
+    assert response.json() == {"logged_out": True}
+
+    # The original cookie replayed on forwarded pages: anonymous, sent to Django's
+    # login, and Flask's session loses the login keys (nothing else was in it).
+    response, set_cookies = send(front, "GET", "/account", {"session": original})
+    assert response.status == 302
+    assert response.headers["Location"] == "/accounts/login/?next=%2Faccount"
+    assert set_cookies["session"] == ""
+    # On a page that flashes (as "Please log in" did), Flask re-signs its session:
+    # the message stays, the login does not.
+    response, set_cookies = send(front, "GET", "/flash", {"session": original})
+    resigned = set_cookies["session"]
+    assert resigned != original
+    assert "_user_id" not in live.flask_session(resigned)
+    assert live.flask_session(resigned)["_flashes"]  # the rest of Flask's session is kept
+
+    # Whatever Flask re-signs with the login still inside (here: Flask reached
+    # directly, re-signing on a flash) is refused too: the login has ended.
+    _, set_cookies = send(live.flask.url, "GET", "/flash", {"session": original})
+    resigned_with_login = set_cookies["session"]
+    assert live.flask_session(resigned_with_login)["_user_id"] == str(legacy_ada.id)
+    for cookie in (original, resigned, resigned_with_login):
+        response, _ = send(front, "GET", "/whoami", {"session": cookie})
+        assert response.json()["username"] is None
+        response, set_cookies = send(front, "GET", "/django-whoami/", {"session": cookie})
+        assert response.json()["username"] is None
+        assert "sessionid" not in set_cookies

@@ -200,6 +200,63 @@ def test_a_token_overrides_flasks_own_session(
     assert data["flask_login_user"] is None
 
 
+def flask_session_of(app: Flask, response: Any) -> dict[str, Any] | None:
+    """The session a Flask response sets (None: it set none), read with Flask's serializer."""
+    cookies = [v for k, v in response.headers.items() if k == "Set-Cookie"]
+    sessions = [c.split(";")[0].partition("=")[2] for c in cookies if c.startswith("session=")]
+    if not sessions:
+        return None
+    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    return dict(serializer.loads(sessions[0])) if sessions[0] else {}
+
+
+@pytest.mark.parametrize("token_for", ["nobody", "a refused token", "another user"])
+def test_a_token_for_someone_else_removes_flasks_own_login_from_its_session(
+    ed_keys: KeyPair, signer: TokenSigner, token_for: str
+) -> None:
+    app = create_legacy_app(flask_config(ed_keys))
+    client = app.test_client()
+    client.post("/legacy-login", data={"user_id": "8"})  # bob, in Flask's session
+    client.set_cookie("remember_token", "8|digest")  # and Flask-Login's remember-me cookie
+    with client.session_transaction() as session:
+        session["cart"] = ["sample 7"]
+    claims = {"anonymous": True} if token_for == "nobody" else ADA
+    token = signer.mint(claims, method="GET", target="/whoami")
+    if token_for == "a refused token":
+        token = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    response = client.get("/whoami", headers={HEADER: token})
+    kept = flask_session_of(app, response)
+    assert kept is not None
+    assert "_user_id" not in kept
+    assert "_fresh" not in kept
+    assert kept["cart"] == ["sample 7"]  # the rest of Flask's session stays
+    # Flask-Login is told to delete its remember-me cookie too.
+    assert any(
+        v.startswith("remember_token=;") for k, v in response.headers.items() if k == "Set-Cookie"
+    )
+
+
+def test_a_token_for_the_same_user_keeps_flasks_session_as_it_is(
+    ed_keys: KeyPair, signer: TokenSigner
+) -> None:
+    app = create_legacy_app(flask_config(ed_keys))
+    client = app.test_client()
+    client.post("/legacy-login", data={"user_id": "7"})
+    token = signer.mint(ADA, method="GET", target="/whoami")  # sub 7: the same user
+    response = client.get("/whoami", headers={HEADER: token})
+    assert response.get_json()["flask_login_user"] == "ada (flask)"
+    assert flask_session_of(app, response) is None  # untouched: not even re-signed
+
+
+def test_a_request_without_a_token_leaves_flasks_session_alone(ed_keys: KeyPair) -> None:
+    app = create_legacy_app(flask_config(ed_keys))
+    client = app.test_client()
+    client.post("/legacy-login", data={"user_id": "8"})
+    response = client.get("/whoami")
+    assert response.get_json()["flask_login_user"] == "bob (flask)"
+    assert flask_session_of(app, response) is None
+
+
 def test_user_loader_hook_maps_the_identity(ed_keys: KeyPair, signer: TokenSigner) -> None:
     app = create_legacy_app(flask_config(ed_keys))
     identity: DjangoIdentity = app.extensions["strangler"].extension
@@ -290,11 +347,98 @@ def test_current_identity_outside_a_token_is_anonymous(ed_keys: KeyPair) -> None
     assert ANONYMOUS.roles == frozenset()
 
 
-def test_a_missing_key_fails_loudly(ed_keys: KeyPair) -> None:
+def test_without_a_key_requests_are_anonymous_and_it_is_logged_once(
+    ed_keys: KeyPair, signer: TokenSigner, caplog: pytest.LogCaptureFixture
+) -> None:
     app = create_legacy_app(flask_config(ed_keys, STRANGLER_VERIFYING_KEYS={}))
-    app.config["PROPAGATE_EXCEPTIONS"] = True
-    with pytest.raises(KeyConfigError, match="no verifying key"):
-        app.test_client().get("/whoami")
+    client = app.test_client()
+    client.post("/legacy-login", data={"user_id": "8"})
+    token = signer.mint(ADA, method="GET", target="/whoami")
+    with caplog.at_level(logging.WARNING, logger="strangler.flask"):
+        # No token (the app's own tests, a developer's browser): Flask-Login as it was.
+        response = client.get("/whoami")
+        assert response.status_code == 200
+        assert response.get_json()["flask_login_user"] == "bob (flask)"
+        # A token cannot be checked, so it grants nothing.
+        response = client.get("/whoami", headers={HEADER: token})
+        assert response.status_code == 200
+        assert response.get_json()["id"] is None
+        assert response.get_json()["flask_login_user"] is None
+    lines = [r.getMessage() for r in caplog.records if "cannot be verified" in r.getMessage()]
+    assert lines == [
+        "identity tokens cannot be verified, every request is anonymous: "
+        "no verifying key is configured"
+    ]
+
+
+def test_a_key_set_after_init_app_is_used(ed_keys: KeyPair, signer: TokenSigner) -> None:
+    app = create_legacy_app(flask_config(ed_keys, STRANGLER_VERIFYING_KEYS={}))
+    client = app.test_client()
+    token = signer.mint(ADA, method="GET", target="/whoami")
+    assert client.get("/whoami", headers={HEADER: token}).get_json()["id"] is None
+    app.config["STRANGLER_VERIFYING_KEYS"] = [ed_keys.public]
+    assert client.get("/whoami", headers={HEADER: token}).get_json()["id"] == "7"
+
+
+def test_strict_mode_without_a_key_fails_at_init_app(ed_keys: KeyPair) -> None:
+    app = Flask("strict_without_key")
+    app.config["STRANGLER_STRICT"] = True
+    with pytest.raises(KeyConfigError, match="STRANGLER_STRICT is on but STRANGLER_VERIFYING_KEYS"):
+        DjangoIdentity(app)
+
+
+def damaged_pems(public: str) -> list[str]:
+    body = "".join(public.strip().splitlines()[1:-1])
+    return [
+        public.replace("-----BEGIN", "----BEGIN"),  # a dash short
+        body,  # only the base64 body
+        public.replace("\n", "\\n"),  # "\n" escapes from a one-line environment variable
+        public.replace("-----BEGIN PUBLIC KEY-----\n", "-----BEGIN PUBLIC KEY-----\nAAAA"),
+    ]
+
+
+@pytest.mark.parametrize("damage", range(4))
+def test_a_damaged_pem_is_named_as_such(ed_keys: KeyPair, damage: int) -> None:
+    # Not "an HS256 secret must be at least 32 random bytes": the PEM is the problem.
+    for algorithms in (["EdDSA"], ["EdDSA", "HS256"]):
+        app = Flask("damaged_pem")
+        app.config["STRANGLER_ALGORITHMS"] = algorithms
+        app.config["STRANGLER_VERIFYING_KEYS"] = {"k": damaged_pems(ed_keys.public)[damage]}
+        with pytest.raises(KeyConfigError, match="PEM") as raised:
+            DjangoIdentity(app)
+        assert "HS256 secret must be" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("algorithms", "keys", "message"),
+    [
+        (["EdDSA"], {"k": "not a key"}, "not a PEM public key .* HS256 is not in"),
+        (["HS256"], {"k": "not a key"}, "HS256 secret must be at least 32 random bytes, not 9"),
+        (["EdDSA"], "a string", "must be a dict"),
+    ],
+)
+def test_an_unusable_key_fails_at_init_app(
+    ed_keys: KeyPair, algorithms: list[str], keys: object, message: str
+) -> None:
+    app = Flask("bad_key")
+    app.config["STRANGLER_ALGORITHMS"] = algorithms
+    app.config["STRANGLER_VERIFYING_KEYS"] = keys
+    with pytest.raises(KeyConfigError, match=message):
+        DjangoIdentity(app)
+
+
+def test_a_key_broken_after_init_app_is_anonymous_never_a_500(
+    ed_keys: KeyPair, signer: TokenSigner
+) -> None:
+    for strict, status in ((False, 200), (True, 403)):
+        app = create_legacy_app(flask_config(ed_keys, STRANGLER_STRICT=strict))
+        app.extensions["strangler"].verifier = None  # as if the config changed after init_app
+        app.config["STRANGLER_VERIFYING_KEYS"] = {"k": "not a key"}
+        token = signer.mint(ADA, method="GET", target="/whoami")
+        response = app.test_client().get("/whoami", headers={HEADER: token})
+        assert response.status_code == status
+        if not strict:
+            assert response.get_json()["id"] is None
 
 
 def test_refusal_is_logged_without_the_token(
@@ -530,12 +674,10 @@ def test_attack_plain_user_headers_are_not_trusted(
     assert_anonymous(get(http, legacy, "/whoami", headers=headers))
 
 
-@pytest.mark.parametrize("leeway", [-1, 61, "5"])
+@pytest.mark.parametrize("leeway", [-1, 31, 61, "5", True])
 def test_an_unreasonable_leeway_fails_loudly(ed_keys: KeyPair, leeway: object) -> None:
-    app = create_legacy_app(flask_config(ed_keys, STRANGLER_LEEWAY=leeway))
-    app.config["PROPAGATE_EXCEPTIONS"] = True
     with pytest.raises(KeyConfigError, match="STRANGLER_LEEWAY"):
-        app.test_client().get("/whoami")
+        create_legacy_app(flask_config(ed_keys, STRANGLER_LEEWAY=leeway))
 
 
 def test_attack_rs256_with_the_attackers_own_key(
@@ -589,3 +731,30 @@ def test_the_extension_runs_first_and_once(ed_keys: KeyPair, signer: TokenSigner
     assert app.test_client().get("/whoami", headers={HEADER: token}).get_json()["id"] == "7"
     assert seen == ["ada"]
     assert len(app.before_request_funcs[None]) == 2  # the extension's hook, and the app's
+
+
+@pytest.mark.parametrize("path", ["/flask-login", "/private", "/curators/3"])
+def test_a_login_is_asked_of_django_with_next_and_no_flash(ed_keys: KeyPair, path: str) -> None:
+    app = create_legacy_app(flask_config(ed_keys, STRANGLER_LOGIN_URL="/accounts/login/"))
+    app.login_manager.login_view = "legacy_login"  # type: ignore[attr-defined]  # what it had
+    response = app.test_client().get(path + "?tab=2")
+    assert response.status_code == 302
+    assert response.headers["Location"] == (
+        "/accounts/login/?next=" + path.replace("/", "%2F") + "%3Ftab%3D2"
+    )
+    assert flask_session_of(app, response) is None  # nothing flashed
+
+
+def test_the_login_redirect_keeps_the_mount_point_and_the_login_urls_query(
+    ed_keys: KeyPair,
+) -> None:
+    app = create_legacy_app(flask_config(ed_keys, STRANGLER_LOGIN_URL="/login/?lang=en"))
+    response = app.test_client().get("/private", base_url="http://localhost/legacy")
+    assert response.headers["Location"] == "/login/?lang=en&next=%2Flegacy%2Fprivate"
+
+
+def test_the_apps_own_unauthorized_handler_is_kept(ed_keys: KeyPair) -> None:
+    app = create_legacy_app(flask_config(ed_keys, STRANGLER_LOGIN_URL="/accounts/login/"))
+    app.login_manager.unauthorized_handler(lambda: ("own handler", 401))  # type: ignore[attr-defined]
+    response = app.test_client().get("/flask-login")
+    assert (response.status_code, response.data) == (401, b"own handler")

@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+import jwt
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.http import HttpRequest
@@ -21,7 +22,7 @@ from django.test import Client
 from flask import Flask
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from strangler.identity.tokens import generate_key_pair
+from strangler.identity.tokens import TokenSigner, generate_key_pair
 from tests.conftest import Front, start_front
 from tests.identity import inprocess
 from tests.identity.conftest import KeyPair
@@ -325,6 +326,35 @@ def test_a_forged_identity_header_never_reaches_flask(
     assert identity[0] != forged
 
 
+# Finding 6 of issue 7: the token is bound to the target as sent, whatever its bytes.
+NON_ASCII_TARGETS = [
+    "/anywhere/caf%C3%A9",
+    "/anywhere/x%C2%A0",
+    "/anywhere/caf%E9",
+    "/anywhere/a%2fb?q=%C3%A9&flag",
+]
+
+
+@pytest.mark.parametrize("target", NON_ASCII_TARGETS)
+def test_flask_accepts_the_token_on_non_ascii_targets_through_a_live_front(
+    live: tuple[Front, RunningServer, str], target: str
+) -> None:
+    front, _, _ = live
+    status, data = raw_get(front, target, [])
+    assert status == 200
+    # A verified (anonymous) token has claims; a refused one leaves Flask with none.
+    assert data["claims"].get("anonymous") is True, data
+
+
+@pytest.mark.parametrize("target", NON_ASCII_TARGETS)
+def test_a_logged_in_user_is_known_to_flask_on_non_ascii_targets(
+    client: Client, ada: Any, target: str
+) -> None:
+    client.force_login(ada)
+    data = body(client.get(target))
+    assert data["username"] == "ada", data
+
+
 def test_a_forged_header_sent_twice_never_reaches_flask(
     live: tuple[Front, RunningServer, str],
 ) -> None:
@@ -379,3 +409,59 @@ def test_a_database_failure_sends_the_request_as_anonymous(
     assert response.status_code == 200
     assert body(response)["id"] is None
     assert "sent as anonymous: the database went away" in caplog.text
+
+
+# --- a token is reused for the same claims, method and target, for half its lifetime ------
+
+
+def sent_token(client: Client, path: str = "/headers", **extra: Any) -> str:
+    headers = body(client.get(path, **extra))
+    return next(value for name, value in headers if name.lower() == HEADER.lower())
+
+
+def test_the_same_anonymous_request_reuses_its_token(client: Client) -> None:
+    first = sent_token(client)
+    assert sent_token(client) == first
+    assert sent_token(client, "/headers?page=2") != first  # another target, its own token
+
+
+def test_the_same_users_request_reuses_its_token_until_anything_changes(
+    client: Client, ada: Any, bob: Any
+) -> None:
+    client.force_login(ada)
+    first = sent_token(client)
+    assert sent_token(client) == first
+    ada.groups.add(Group.objects.create(name="editor"))  # new roles: new claims
+    changed = sent_token(client)
+    assert changed != first
+    client.force_login(bob)  # another user
+    assert sent_token(client) not in (first, changed)
+    client.logout()  # nobody
+    assert "anonymous" in str(body(client.get("/whoami"))["claims"])
+
+
+def test_a_reused_token_is_renewed_after_half_its_lifetime(signer: TokenSigner) -> None:
+    from strangler.identity.issuer import ReusedTokens
+
+    now = [1_800_000_000.0]
+    tokens = ReusedTokens(signer, clock=lambda: now[0])
+    first = tokens.token({"anonymous": True}, method="GET", target="/x")
+    now[0] += 29
+    assert tokens.token({"anonymous": True}, method="GET", target="/x") == first
+    now[0] += 2
+    renewed = tokens.token({"anonymous": True}, method="GET", target="/x")
+    assert renewed != first
+    claims = jwt.decode(renewed, options={"verify_signature": False})
+    assert claims["iat"] == int(now[0])  # a whole lifetime ahead of it
+
+
+def test_flask_accepts_a_renewed_token(client: Client) -> None:
+    from strangler.identity.issuer import reused_tokens
+
+    first = sent_token(client)
+    tokens = reused_tokens()
+    assert tokens is not None
+    for key, (_, token) in list(tokens._tokens.items()):
+        tokens._tokens[key] = (0.0, token)  # as if half the lifetime had gone by
+    assert sent_token(client) != first
+    assert body(client.get("/whoami"))["claims"]["anonymous"] is True

@@ -200,6 +200,14 @@ def test_django_and_flask_compute_the_same_binding(
     assert environ_binding(script_name, path_info, query) == expected
 
 
+def test_a_raw_request_line_is_bound_as_it_is() -> None:
+    # Werkzeug's dev server puts U+FFFD in PATH_INFO for %E9; its REQUEST_URI is exact.
+    assert environ_binding("", "/caf\u00ef\u00bf\u00bd", "", "/caf%E9") == bound_target("/caf%E9")
+    assert environ_binding("/app", "/x", "q=1", "/app/x?q=1") == "/app/x?q=1"
+    # An absolute-form request line is not a path: the environ is used.
+    assert environ_binding("", "/x", "", "http://evil/y") == "/x"
+
+
 def test_binding_keeps_distinct_targets_distinct() -> None:
     # The UTF-8 path and its Latin-1 look-alike, or another query, are other requests.
     assert bound_target("/caf%C3%A9") != bound_target("/caf%E9")
@@ -224,3 +232,79 @@ def test_a_token_does_not_replay_with_another_query(
 def test_malformed_tokens_are_refused(verifier: TokenVerifier, token: str) -> None:
     with pytest.raises(InvalidToken):
         verifier.verify(token, method="GET", binding="/")
+
+
+# --- a verified token is not verified twice -------------------------------------------
+
+
+def test_a_token_is_verified_once_and_then_recognised(
+    signer: TokenSigner, verifier: TokenVerifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from strangler.identity import tokens
+
+    decoded: list[str] = []
+    real_decode = tokens._jwt.decode_complete
+
+    def counting_decode(token: str, *args: object, **kwargs: object) -> object:
+        decoded.append(token)
+        return real_decode(token, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tokens._jwt, "decode_complete", counting_decode)
+    token = signer.mint(USER, method="GET", target="/samples/1")
+    first = verifier.verify(token, method="GET", binding="/samples/1")
+    again = verifier.verify(token, method="GET", binding="/samples/1")
+    assert first == again
+    assert decoded == [token]
+    first["sub"] = "changed by a caller"  # callers get their own copy
+    assert verifier.verify(token, method="GET", binding="/samples/1")["sub"] == "42"
+
+
+def test_a_recognised_token_is_still_bound_to_its_request(
+    signer: TokenSigner, verifier: TokenVerifier
+) -> None:
+    token = signer.mint(USER, method="GET", target="/samples/1")
+    verifier.verify(token, method="GET", binding="/samples/1")
+    with pytest.raises(InvalidToken, match="another request"):
+        verifier.verify(token, method="GET", binding="/samples/2")
+    with pytest.raises(InvalidToken, match="another request"):
+        verifier.verify(token, method="POST", binding="/samples/1")
+
+
+def test_a_recognised_token_still_expires(
+    signer: TokenSigner, verifier: TokenVerifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = signer.mint(USER, method="GET", target="/x")
+    verifier.verify(token, method="GET", binding="/x")
+    later = time.time() + 60 + 5 + 1  # past the lifetime and the 5 s leeway
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(InvalidToken, match="expired"):
+        verifier.verify(token, method="GET", binding="/x")
+    earlier = later - 2 * 3600  # a clock set back: not valid yet
+    monkeypatch.setattr(time, "time", lambda: earlier)
+    with pytest.raises(InvalidToken, match="not yet valid"):
+        verifier.verify(token, method="GET", binding="/x")
+
+
+def test_a_refused_token_is_never_recognised(signer: TokenSigner, verifier: TokenVerifier) -> None:
+    token = signer.mint(USER, method="GET", target="/x")
+    tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    for _ in range(2):
+        with pytest.raises(InvalidToken):
+            verifier.verify(tampered, method="GET", binding="/x")
+    verifier.verify(token, method="GET", binding="/x")
+    with pytest.raises(InvalidToken):
+        verifier.verify(tampered, method="GET", binding="/x")
+
+
+def test_the_verified_tokens_are_bounded(
+    signer: TokenSigner, verifier: TokenVerifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from strangler.identity import tokens
+
+    monkeypatch.setattr(tokens, "VERIFIED_TOKENS", 3)
+    for n in range(7):
+        target = f"/x/{n}"
+        verifier.verify(
+            signer.mint(USER, method="GET", target=target), method="GET", binding=target
+        )
+        assert len(verifier._verified) <= 3

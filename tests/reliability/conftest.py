@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 
-from strangler.identity.tokens import generate_key_pair
 from tests.conftest import ROOT, Front, free_port, start_front, wait_for_port
 
 IN_PROCESS = "wsgi:tests.reliability.legacy:app"
@@ -145,13 +144,6 @@ def flask_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskPro
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="session")
-def signing_key() -> tuple[str, str]:
-    """An EdDSA (private, public) key pair for the fronts' identity tokens."""
-    private, public, _ = generate_key_pair("EdDSA")
-    return private, public
 
 
 def start_reliability_front(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import pytest
 
 KNOWN_FAILING: dict[int | str, str] = {
-    8: "issue 7 finding 8: fixed by the core work",
     "fragment": (
         "not among the nine findings: a target with a raw '#' (invalid in a request "
         "line) is forwarded rewritten from PATH_INFO, its '#...' dropped, instead of "

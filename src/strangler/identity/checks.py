@@ -1,4 +1,4 @@
-"""System checks for ``STRANGLER["IDENTITY"]``: ids strangler.E020-E039 / W020-W039.
+"""System checks for ``STRANGLER["IDENTITY"]``: ids strangler.E020-E039 / W020-W039, E100-.
 
 Every id is listed, with what to do about it, in ``docs/checks.md``. Where
 Django can see the Flask app (``STRANGLER["FLASK_APP"]`` or a ``wsgi:``
@@ -15,22 +15,25 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.views.debug import SafeExceptionReporterFilter
 
 from ..checks import unknown_key_error
-from ..conf import FLASK_SESSION_DEFAULTS, IDENTITY_DEFAULTS, get_conf
+from ..conf import FLASK_SESSION_DEFAULTS, IDENTITY_DEFAULTS, LEGACY_USERS_DEFAULTS, get_conf
 from ..forwarding.upstream import UpstreamConfigError, WsgiUpstream, parse_upstream
-from .tokens import ALGORITHMS, KeyConfigError, load_signing_key, load_verifying_key
+from .flask_cookie import parse_until
+from .tokens import ALGORITHMS, MAX_LEEWAY, KeyConfigError, load_signing_key, load_verifying_key
 
 AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
 # Spelled out rather than imported: importing the cut-over module needs
 # django.contrib.auth installed, and these checks run in every project.
 BACKEND_PATH = "strangler.identity.cutover.FlaskSessionBackend"
 MIDDLEWARE_PATH = "strangler.identity.cutover.FlaskSessionMiddleware"
+LEGACY_BACKEND_PATH = "strangler.identity.legacy.LegacyUserBackend"
+WERKZEUG_HASHER_PATH = "strangler.identity.hashers.WerkzeugPasswordHasher"
 # Beyond this, a token copied from a log or a proxy stays useful for too long.
 MAX_LIFETIME = 300
-MAX_LEEWAY = 30
 # RFC 9110 §5.6.2 token characters.
 _FIELD_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _RESERVED_HEADERS = frozenset(
@@ -64,6 +67,7 @@ def check_identity(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     errors += _check_claims(identity)
     errors += _check_header(identity["HEADER"])
     errors += _check_cutover(identity["FLASK_SESSION"])
+    errors += _check_legacy_users(identity["LEGACY_USERS"])
     if identity["SIGNING_KEY"] and not errors:
         errors += _check_flask_app(identity)
     return errors
@@ -204,44 +208,61 @@ def _check_header(header: object) -> list[CheckMessage]:
     return []
 
 
+def _nested_settings(
+    name: str, value: object, defaults: dict[str, Any], *, hint: str, not_a_dict: str, unknown: str
+) -> tuple[dict[str, Any] | None, list[CheckMessage]]:
+    """A nested dict of IDENTITY merged over ``defaults`` (None if not a dict), and shape errors."""
+    label = f"STRANGLER['IDENTITY'][{name!r}]"
+    if not isinstance(value, dict):
+        return None, [Error(f"{label} must be None or a dict.", hint=hint, id=not_a_dict)]
+    errors: list[CheckMessage] = [
+        unknown_key_error(label, key, defaults, unknown) for key in value if key not in defaults
+    ]
+    return {**defaults, **value}, errors
+
+
 def _check_cutover(value: object) -> list[CheckMessage]:
     if value is None:
         return []
-    if not isinstance(value, dict):
-        return [
-            Error(
-                "STRANGLER['IDENTITY']['FLASK_SESSION'] must be None or a dict.",
-                hint='For example {"SECRET_KEY": "<Flask\'s SECRET_KEY>"}.',
-                id="strangler.E031",
-            )
-        ]
-    errors: list[CheckMessage] = [
-        unknown_key_error(
-            "STRANGLER['IDENTITY']['FLASK_SESSION']", key, FLASK_SESSION_DEFAULTS, "strangler.E031"
-        )
-        for key in value
-        if key not in FLASK_SESSION_DEFAULTS
-    ]
-    conf = {**FLASK_SESSION_DEFAULTS, **value}
+    conf, errors = _nested_settings(
+        "FLASK_SESSION",
+        value,
+        FLASK_SESSION_DEFAULTS,
+        hint='For example {"SECRET_KEY": "<Flask\'s SECRET_KEY>"}.',
+        not_a_dict="strangler.E031",
+        unknown="strangler.E100",
+    )
+    if conf is None:
+        return errors
     if not conf["SECRET_KEY"]:
         errors.append(
             Error(
                 "The cut-over (FLASK_SESSION) has no SECRET_KEY.",
                 hint="Set it to the Flask app's SECRET_KEY (a list for SECRET_KEY_FALLBACKS).",
-                id="strangler.E031",
+                id="strangler.E101",
             )
         )
     if conf["USER"]:
         try:
-            import_string(conf["USER"])
+            mapper = import_string(conf["USER"])
         except ImportError as exc:
             errors.append(
                 Error(
                     f"FLASK_SESSION['USER'] {conf['USER']!r} cannot be imported: {exc}.",
                     hint="Name a (flask_user_id: str) -> user-or-None function.",
-                    id="strangler.E031",
+                    id="strangler.E102",
                 )
             )
+        else:
+            if not callable(mapper):
+                errors.append(
+                    Error(
+                        f"FLASK_SESSION['USER'] {conf['USER']!r} is not callable.",
+                        hint="Name a (flask_user_id: str) -> user-or-None function.",
+                        id="strangler.E102",
+                    )
+                )
+    errors += _check_until(conf["UNTIL"])
     backends = list(getattr(settings, "AUTHENTICATION_BACKENDS", []))
     if BACKEND_PATH not in backends:
         errors.append(
@@ -272,26 +293,94 @@ def _check_cutover(value: object) -> list[CheckMessage]:
                 id="strangler.E034",
             )
         )
-    cache = getattr(settings, "CACHES", {}).get(conf["CACHE"])
-    backend = (cache or {}).get("BACKEND", "django.core.cache.backends.locmem.LocMemCache")
-    if cache is None and conf["CACHE"] != "default":
+    return errors
+
+
+def _check_legacy_users(value: object) -> list[CheckMessage]:
+    if value is None:
+        return []
+    conf, errors = _nested_settings(
+        "LEGACY_USERS",
+        value,
+        LEGACY_USERS_DEFAULTS,
+        hint='For example {"TABLE": "user", "PASSWORD": "password_hash"}.',
+        not_a_dict="strangler.E105",
+        unknown="strangler.E106",
+    )
+    if conf is None:
+        return errors
+    login_field = conf["LOGIN_FIELD"]
+    if login_field not in ("username", "email") or not conf[str(login_field).upper()]:
         errors.append(
             Error(
-                f"FLASK_SESSION['CACHE'] names the cache {conf['CACHE']!r}, not in CACHES.",
-                id="strangler.E031",
+                f"LEGACY_USERS['LOGIN_FIELD'] is {login_field!r}, which names no column.",
+                hint="'username' or 'email', with that column (USERNAME or EMAIL) set.",
+                id="strangler.E107",
             )
         )
-    elif backend.endswith(("LocMemCache", "DummyCache")):
+    if conf["DATABASE"] not in settings.DATABASES:
+        errors.append(
+            Error(
+                f"LEGACY_USERS['DATABASE'] {conf['DATABASE']!r} is not in DATABASES.",
+                hint="Name the database alias the Flask app's users table is reached through.",
+                id="strangler.E108",
+            )
+        )
+    hashers = list(getattr(settings, "PASSWORD_HASHERS", []))
+    if WERKZEUG_HASHER_PATH not in hashers:
+        errors.append(
+            Error(
+                f"LEGACY_USERS is set but {WERKZEUG_HASHER_PATH} is not in PASSWORD_HASHERS: "
+                f"legacy users' passwords cannot be checked.",
+                hint="Add it after Django's own hashers.",
+                id="strangler.E109",
+            )
+        )
+    elif hashers[0] == WERKZEUG_HASHER_PATH:
+        errors.append(
+            Error(
+                f"{WERKZEUG_HASHER_PATH} is first in PASSWORD_HASHERS, so Django would hash "
+                f"every new password with it.",
+                hint="Put it after Django's hashers: it is there to read legacy hashes only.",
+                id="strangler.E110",
+            )
+        )
+    backends = list(getattr(settings, "AUTHENTICATION_BACKENDS", []))
+    if LEGACY_BACKEND_PATH not in backends:
         errors.append(
             Warning(
-                f"The cut-over remembers used Flask cookies in a {backend.rsplit('.', 1)[-1]}, "
-                f"which other processes do not share: a copied cookie could be used once per "
-                f"process.",
-                hint="Point FLASK_SESSION['CACHE'] at a shared cache (Redis, Memcached, database).",
-                id="strangler.W035",
+                f"LEGACY_USERS is set but {LEGACY_BACKEND_PATH} is not in "
+                f"AUTHENTICATION_BACKENDS: only users imported with `manage.py "
+                f"strangler_import_users` can log in.",
+                hint="Add it after Django's ModelBackend, or import the users.",
+                id="strangler.W111",
             )
         )
     return errors
+
+
+def _check_until(value: object) -> list[CheckMessage]:
+    try:
+        until = parse_until(value)
+    except ValueError as exc:
+        return [
+            Error(
+                f"FLASK_SESSION['UNTIL'] cannot be used: {exc}.",
+                hint="An ISO 8601 date and time with a time zone, e.g. '2027-01-31T00:00:00Z', "
+                "or an aware datetime.",
+                id="strangler.E103",
+            )
+        ]
+    if until is not None and timezone.now() >= until:
+        return [
+            Warning(
+                f"The cut-over window ended at {until.isoformat()}: Flask cookies are ignored.",
+                hint="Remove FLASK_SESSION, FlaskSessionBackend and FlaskSessionMiddleware "
+                "(docs/identity.md, 'When to switch it off').",
+                id="strangler.W104",
+            )
+        ]
+    return []
 
 
 def _flask_app() -> Any:
@@ -360,10 +449,15 @@ def _check_flask_app(identity: dict[str, Any]) -> list[CheckMessage]:
             )
         )
     leeway = config.get("STRANGLER_LEEWAY")
-    if isinstance(leeway, int | float) and not 0 <= leeway <= MAX_LEEWAY:
+    if (
+        isinstance(leeway, bool)
+        or not isinstance(leeway, int | float)
+        or not 0 <= leeway <= MAX_LEEWAY
+    ):
         errors.append(
             Warning(
-                f"The Flask app's STRANGLER_LEEWAY is {leeway} s.",
+                f"The Flask app's STRANGLER_LEEWAY is {leeway!r}, outside 0-{MAX_LEEWAY} s: "
+                f"DjangoIdentity refuses to start with it.",
                 hint=f"Keep it between 0 and {MAX_LEEWAY} s (default 5): synchronise clocks "
                 f"instead of widening the window.",
                 id="strangler.W038",

@@ -8,9 +8,18 @@ Flask's signed session). With ``STRANGLER["IDENTITY"]["FLASK_SESSION"]`` set:
   verifies the cookie exactly as Flask does (itsdangerous, Flask's secret
   key, salt and HMAC-SHA1 key derivation, and its maximum age), maps the
   Flask user id to a Django user and logs that user into Django. The Flask
-  cookie is then deleted, and remembered (hashed) in Django's cache so that
-  a copy of it is refused too: each cookie is accepted once, from then on
-  only Django's session counts, and logging out of Django is final.
+  cookie is then deleted.
+* The login itself is remembered, not the cookie: Flask re-signs its session
+  (a new cookie string, the same ``_user_id``) whenever it touches it, so a
+  memory of cookie strings is fooled by any page that flashes a message.
+  Instead, once a user's Flask login has been converted, or that user has
+  logged into or out of Django in any way, the user is recorded
+  (``FlaskLoginEnd``, a database row a cache cannot evict) and no Flask
+  cookie naming them is accepted again, whatever Flask re-signs. The Flask
+  side helps: ``DjangoIdentity`` drops Flask-Login's keys from a session
+  that came with a token for somebody else (or nobody), so Flask stops
+  re-issuing the old login at all.
+* ``UNTIL`` ends the whole window: after it, no Flask cookie is read.
 * ``FlaskSessionBackend`` is the authentication backend doing the
   verification and mapping (``AUTHENTICATION_BACKENDS``), so the session
   Django writes names it like any other login.
@@ -18,37 +27,32 @@ Flask's signed session). With ``STRANGLER["IDENTITY"]["FLASK_SESSION"]`` set:
   minted a token for the mapped user, without a Django session being
   created: a forwarded answer is Flask's alone, so Django adds no cookie.
 
-Expired, tampered and foreign cookies are ignored (anonymous), never an
+Expired, tampered, foreign and ended cookies are ignored (anonymous), never an
 error. Switch it off once Flask's session lifetime has passed since the
 cut-over (docs/identity.md).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib.auth import get_user_model, login
+from django.contrib.auth import get_user_model, login, user_logged_in, user_logged_out
 from django.contrib.auth.backends import ModelBackend
-from django.core.cache import caches
+from django.db import DatabaseError, IntegrityError, transaction
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.module_loading import import_string
 
 from ..conf import FLASK_SESSION_DEFAULTS, conf_cache, get_conf
+from .flask_cookie import FlaskCookieReader
+from .models import FlaskLoginEnd
 
 logger = logging.getLogger("strangler.identity")
 
 BACKEND_PATH = "strangler.identity.cutover.FlaskSessionBackend"
 MIDDLEWARE_PATH = "strangler.identity.cutover.FlaskSessionMiddleware"
-# Where Flask-Login keeps the logged-in user's id in Flask's session.
-FLASK_LOGIN_USER_KEY = "_user_id"
-# Flask's SecureCookieSessionInterface: salt, and HMAC key derivation with SHA-1.
-FLASK_SESSION_SALT = "cookie-session"
-
-UserMapper = Callable[[str], Any]
 
 
 def flask_session_conf() -> dict[str, Any] | None:
@@ -59,49 +63,14 @@ def flask_session_conf() -> dict[str, Any] | None:
     return {**FLASK_SESSION_DEFAULTS, **value}
 
 
-class _FlaskCookieReader:
-    """Reads Flask session cookies with Flask's own signing scheme (itsdangerous)."""
-
-    def __init__(self, conf: dict[str, Any]) -> None:
-        from itsdangerous import URLSafeTimedSerializer
-
-        secret = conf["SECRET_KEY"]
-        # Flask 3.1 signs with SECRET_KEY and accepts SECRET_KEY_FALLBACKS;
-        # itsdangerous takes a list, newest last.
-        secrets = list(secret) if isinstance(secret, list | tuple) else [secret]
-        self.max_age = int(conf["MAX_AGE"])
-        self.serializer = URLSafeTimedSerializer(
-            secrets,
-            salt=FLASK_SESSION_SALT,
-            # Flask's tagged JSON is JSON; the user id is a plain string in it.
-            serializer=json,
-            signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha1},
-        )
-        mapper = conf["USER"]
-        self.mapper: UserMapper = import_string(mapper) if mapper else user_by_pk
-
-    def user_id(self, cookie: str) -> str | None:
-        """The Flask-Login user id in ``cookie``, or None (no login, expired, bad signature)."""
-        from itsdangerous import BadData
-
-        try:
-            data = self.serializer.loads(cookie, max_age=self.max_age)
-        except BadData as exc:
-            logger.info("Flask session cookie ignored: %s", type(exc).__name__)
-            return None
-        except ValueError:  # not JSON after a valid signature: not a Flask session
-            return None
-        user_id = data.get(FLASK_LOGIN_USER_KEY) if isinstance(data, dict) else None
-        return user_id if isinstance(user_id, str) and user_id else None
-
-
 @conf_cache
-def cookie_reader() -> _FlaskCookieReader | None:
+def cookie_reader() -> FlaskCookieReader | None:
     """The reader for the configured Flask cookie (None when the cut-over is off)."""
     conf = flask_session_conf()
     if conf is None or not conf["SECRET_KEY"]:
         return None
-    return _FlaskCookieReader(conf)
+    mapper = conf["USER"]
+    return FlaskCookieReader(conf, mapper=import_string(mapper) if mapper else user_by_pk)
 
 
 def user_by_pk(flask_user_id: str) -> Any:
@@ -122,13 +91,23 @@ def flask_login_cookie(request: HttpRequest) -> str | None:
     return value or None
 
 
-def _used_key(cookie: str) -> str:
-    return "strangler:flask-session-used:" + hashlib.sha256(cookie.encode()).hexdigest()
+def flask_login_ended(user: Any) -> bool:
+    """Whether ``user``'s Flask login is over (converted, or a Django login or logout since)."""
+    return FlaskLoginEnd.objects.filter(user_key=str(user.pk)).exists()
 
 
-def _cache() -> Any:
-    conf = flask_session_conf() or FLASK_SESSION_DEFAULTS
-    return caches[conf["CACHE"]]
+def end_flask_login(user: Any) -> bool:
+    """Record that ``user``'s Flask cookies are never accepted again; True if this call did.
+
+    The unique row makes it atomic: of two requests racing with copies of
+    one cookie, exactly one converts it.
+    """
+    try:
+        with transaction.atomic():
+            _, created = FlaskLoginEnd.objects.get_or_create(user_key=str(user.pk))
+    except IntegrityError:  # the other racer's insert won
+        return False
+    return created
 
 
 class FlaskSessionBackend(ModelBackend):
@@ -136,8 +115,9 @@ class FlaskSessionBackend(ModelBackend):
 
     Only the cut-over uses it; ``get_user`` and permissions are ModelBackend's,
     so a user logged in this way is an ordinary Django login afterwards.
-    With ``consume`` (the default) the cookie is remembered in the cache and
-    never accepted again; a cookie already used is refused either way.
+    With ``consume`` (the default) the user's Flask login is ended by this
+    call (``end_flask_login``); a user whose Flask login already ended is
+    refused either way.
     """
 
     def authenticate(  # type: ignore[override]
@@ -147,7 +127,7 @@ class FlaskSessionBackend(ModelBackend):
         consume: bool = True,
         **kwargs: Any,
     ) -> Any:
-        """The active Django user for a valid, unused Flask session cookie, else None."""
+        """The active Django user for a valid Flask cookie whose login has not ended, else None."""
         reader = cookie_reader()
         if flask_session is None or reader is None:
             return None
@@ -157,26 +137,35 @@ class FlaskSessionBackend(ModelBackend):
         user = reader.mapper(flask_user_id)
         if user is None or not self.user_can_authenticate(user):
             return None
-        used = _used_key(flask_session)
-        if consume:
-            if not _cache().add(used, True, timeout=reader.max_age):
-                logger.info("Flask session cookie ignored: already used for a Django login")
-                return None
-        elif _cache().get(used):
+        if not (end_flask_login(user) if consume else not flask_login_ended(user)):
+            logger.info("Flask session cookie ignored: the user's Flask login has ended")
             return None
         return user
 
 
 def user_from_flask_cookie(request: HttpRequest) -> Any:
-    """The Django user a request's unused Flask session cookie stands for, or None.
+    """The Django user a request's Flask session cookie stands for, or None.
 
-    For forwarded requests: the cookie is not consumed (no Django session is
-    created for it), so the user's first Django page still converts it.
+    For forwarded requests: the login is not ended here (no Django session
+    is created for it), so the user's first Django page still converts it.
     """
     cookie = flask_login_cookie(request)
     if cookie is None:
         return None
-    return FlaskSessionBackend().authenticate(request, flask_session=cookie, consume=False)
+    try:
+        return FlaskSessionBackend().authenticate(request, flask_session=cookie, consume=False)
+    except DatabaseError as exc:
+        # Fail closed, like a session that cannot be read (issuer.load_user).
+        logger.error("Flask session cookie not checked, sent as anonymous: %s", exc)
+        return None
+
+
+@receiver(user_logged_in)
+@receiver(user_logged_out)
+def end_flask_login_on_django_login(sender: Any, user: Any = None, **kwargs: Any) -> None:
+    """Once a user has logged into or out of Django, their old Flask cookies are dead."""
+    if user is not None and getattr(user, "pk", None) is not None and cookie_reader():
+        end_flask_login(user)
 
 
 class FlaskSessionMiddleware:
@@ -191,17 +180,22 @@ class FlaskSessionMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         conf = flask_session_conf()
         cookie = flask_login_cookie(request)
-        carries_login = False
-        if conf is not None and cookie is not None:
-            reader = cookie_reader()
-            carries_login = reader is not None and reader.user_id(cookie) is not None
-            if carries_login and not request.user.is_authenticated:
+        reader = cookie_reader()
+        flask_user_id = reader.user_id(cookie) if reader and cookie else None
+        if flask_user_id is not None and reader is not None:
+            if not request.user.is_authenticated:
                 user = FlaskSessionBackend().authenticate(request, flask_session=cookie)
                 if user is not None:
                     login(request, user, backend=BACKEND_PATH)
+            else:
+                # Superseded by a Django login: the cookie's own user (who may
+                # be someone else on a shared browser) can no longer use it.
+                superseded = reader.mapper(flask_user_id)
+                if superseded is not None:
+                    end_flask_login(superseded)
         response = self.get_response(request)
-        if conf is not None and carries_login:
-            # Used (or superseded by a Django login): never accepted again.
+        if conf is not None and flask_user_id is not None:
+            # Used (or superseded by a Django login): the browser forgets it too.
             response.delete_cookie(
                 conf["COOKIE_NAME"], path=conf["COOKIE_PATH"], domain=conf["COOKIE_DOMAIN"]
             )

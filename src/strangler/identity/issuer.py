@@ -15,8 +15,10 @@ no query at all, just the signature.
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from importlib import import_module
 from typing import Any, Protocol
 
@@ -51,6 +53,57 @@ def get_signer() -> TokenSigner | None:
         audience=identity["AUDIENCE"],
         lifetime=identity["LIFETIME"],
     )
+
+
+# Tokens kept for reuse per process; cleared when full.
+REUSED_TOKENS = 4096
+
+
+class ReusedTokens:
+    """One token per (claims, method, target), reused for half its lifetime.
+
+    Minting is an Ed25519 signature per request, and Flask's verification
+    another; yet an anonymous token grants nothing, and a user's token for
+    the page they reload says exactly what the previous one said. So a token
+    is reused while the same claims are sent for the same method and target,
+    until half its lifetime is gone (Flask always receives at least that much
+    validity, whatever the clock skew within its leeway). Anything that
+    changes the claims (a logout, another user, a role change, a hook's
+    claim) makes a new token; a request for another target makes a new
+    token. Reuse opens no window a fresh token does not: a token is already
+    valid for its whole lifetime against its own method and target.
+    """
+
+    def __init__(self, signer: TokenSigner, *, clock: Callable[[], float] = time.time) -> None:
+        self.signer = signer
+        self.reuse_for = signer.lifetime / 2
+        self.clock = clock
+        self._tokens: dict[tuple[str, str, str], tuple[float, str]] = {}
+
+    def token(self, claims: dict[str, Any], *, method: str, target: str) -> str:
+        """A token for ``claims`` bound to ``method`` and ``target``: reused or new."""
+        # Anonymous claims are the same for everyone: no need to serialise them.
+        described = (
+            "" if claims == ANONYMOUS_CLAIMS else json.dumps(claims, sort_keys=True, default=str)
+        )
+        key = (method, target, described)
+        now = self.clock()
+        known = self._tokens.get(key)
+        if known is not None and known[0] > now:
+            return known[1]
+        issued = int(now)
+        token = self.signer.mint(claims, method=method, target=target, now=issued)
+        if len(self._tokens) >= REUSED_TOKENS:
+            self._tokens.clear()
+        self._tokens[key] = (issued + self.reuse_for, token)
+        return token
+
+
+@conf_cache
+def reused_tokens() -> ReusedTokens | None:
+    """The per-process token reuse for the configured signer (None when identity is off)."""
+    signer = get_signer()
+    return ReusedTokens(signer) if signer is not None else None
 
 
 def _session_store(session_key: str) -> Any:
@@ -105,18 +158,18 @@ def identity_headers(request: HttpRequest, *, target: str) -> Headers:
     in" from "did not come through Django".
     """
     try:
-        signer = get_signer()
+        tokens = reused_tokens()
     except KeyConfigError as exc:
         # Fail closed: without a token Flask sees an anonymous request.
         logger.error("identity token not minted for %s %s: %s", request.method, request.path, exc)
         return []
-    if signer is None:
+    if tokens is None:
         return []
     if apps.is_installed("django.contrib.auth"):
         claims = build_claims(request, load_user(request))
     else:
         claims = dict(ANONYMOUS_CLAIMS)
-    token = signer.mint(claims, method=request.method or "GET", target=target)
+    token = tokens.token(claims, method=(request.method or "GET").upper(), target=target)
     header: str = get_conf()["IDENTITY"]["HEADER"]
     if header.lower() == "authorization":
         return [(header, f"Bearer {token}")]

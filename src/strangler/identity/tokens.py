@@ -67,7 +67,13 @@ ASYMMETRIC_ALGORITHMS = frozenset({"EdDSA", "ES256"})
 # RFC 7518 §3.2: an HS256 key at least as long as the hash output.
 MIN_HMAC_KEY_BYTES = 32
 # A real token is well under 2 KiB; anything far larger is refused unread.
+# The most clock difference between Django and Flask a token is given, in
+# seconds: the one limit, enforced by DjangoIdentity and checked by Django
+# (strangler.W038). Beyond it, synchronise the clocks instead.
+MAX_LEEWAY = 30
 MAX_TOKEN_SIZE = 8192
+# Tokens a verifier remembers as verified (per process); cleared when full.
+VERIFIED_TOKENS = 4096
 REQUIRED_CLAIMS = ("iss", "aud", "iat", "nbf", "exp", "jti", "req")
 
 PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | bytes
@@ -183,17 +189,41 @@ def load_signing_key(algorithm: str, key: str | bytes, kid: str | None = None) -
     )
 
 
-def load_verifying_key(key: str | bytes, kid: str | None = None) -> VerifyingKey:
+def _looks_like_pem(data: bytes) -> bool:
+    # A PEM block that lost its armour on the way (a header with a dash
+    # short, only the base64 body pasted, or "\n" escapes from a one-line
+    # environment variable): the base64 of an Ed25519 and of a P-256 public
+    # key always starts with these letters.
+    text = data.strip()
+    return b"-----" in text or b"BEGIN " in text or text.startswith((b"MCow", b"MFkw", b"MC4C"))
+
+
+def load_verifying_key(
+    key: str | bytes, kid: str | None = None, *, allow_secret: bool = True
+) -> VerifyingKey:
     """Parse a PEM public key (Ed25519 → EdDSA, P-256 → ES256) or an HS256 secret.
 
     The key's type fixes the one algorithm it verifies, so a token cannot
     choose to have a public key used as an HMAC secret (key confusion).
     Private keys are refused: Flask should not be able to mint tokens.
+    With ``allow_secret=False`` (HS256 not among the accepted algorithms)
+    anything but a PEM public key is refused as such.
     """
     if not isinstance(key, str | bytes) or not key:
         raise KeyConfigError("a verifying key is empty")
     data = _as_bytes(key)
     if not _is_pem(data):
+        if _looks_like_pem(data):
+            raise KeyConfigError(
+                "a verifying key looks like a damaged PEM key: it must start with the "
+                "'-----BEGIN PUBLIC KEY-----' line and keep its line breaks (paste the "
+                "whole block `manage.py strangler_keys` prints)"
+            )
+        if not allow_secret:
+            raise KeyConfigError(
+                "a verifying key is not a PEM public key (no '-----BEGIN PUBLIC KEY-----' "
+                "line), and HS256 is not in STRANGLER_ALGORITHMS so it cannot be a shared secret"
+            )
         secret = _check_secret(data)
         return VerifyingKey("HS256", secret, kid or _secret_kid(secret))
     if b"PRIVATE KEY" in data:
@@ -268,14 +298,20 @@ def bound_target(target: str) -> str:
     return _binding(unquote_to_bytes(path), query)
 
 
-def environ_binding(script_name: str, path_info: str, query_string: str) -> str:
+def environ_binding(
+    script_name: str, path_info: str, query_string: str, raw_uri: str | None = None
+) -> str:
     """The same binding computed from what a WSGI server received (the Flask side).
 
-    WSGI carries the decoded path as bytes in ISO-8859-1 code points
-    (PEP 3333) and the query string undecoded, so this equals
-    :func:`bound_target` of the target Django sent, whatever server runs
-    Flask (with or without a raw request line).
+    ``raw_uri`` is the request line's target when the server keeps it
+    (``RAW_URI``, ``REQUEST_URI``): it is bound as it is, since some servers
+    (Werkzeug's development server) decode bytes that are not UTF-8 lossily
+    into ``PATH_INFO``. Otherwise WSGI carries the decoded path as bytes in
+    ISO-8859-1 code points (PEP 3333) and the query string undecoded, so the
+    binding equals :func:`bound_target` of the target Django sent either way.
     """
+    if raw_uri and raw_uri.startswith("/"):
+        return bound_target(raw_uri)
     raw = (script_name or "").rstrip("/") + (path_info or "")
     try:
         data = raw.encode("latin-1")
@@ -435,15 +471,44 @@ class TokenVerifier:
         self.audience = audience
         self.leeway = leeway
         self.max_size = max_size
+        # token string -> its claims, for tokens whose signature and fixed
+        # claims were verified here before (see verify()).
+        self._verified: dict[str, dict[str, Any]] = {}
 
     def verify(self, token: str, *, method: str, binding: str) -> dict[str, Any]:
         """Return the token's claims, or raise ``InvalidToken`` saying why not.
 
         ``binding`` is the received request's :func:`environ_binding` (or
         :func:`bound_target` of its target).
+
+        A token is verified once: the signature, ``alg``, ``kid``, ``typ``,
+        ``iss`` and ``aud`` are properties of the exact string, so a string
+        verified before is looked up instead of checked again (Django reuses
+        a token for the same user, method and target for half its lifetime).
+        What depends on the moment and the request, the time claims and the
+        request binding, is checked every time.
         """
         if len(token) > self.max_size:
             raise InvalidToken(f"token larger than {self.max_size} bytes")
+        known = self._verified.get(token)
+        if known is not None:
+            now = time.time()
+            # The same comparisons PyJWT makes, with the same leeway.
+            if known["exp"] <= now - self.leeway:
+                raise InvalidToken("token expired")
+            if known["nbf"] > now + self.leeway:
+                raise InvalidToken("token not yet valid")
+            _check_binding(known, method, binding)
+            return dict(known)
+        claims = self._verify_signed(token)
+        _check_binding(claims, method, binding)
+        if len(self._verified) >= VERIFIED_TOKENS:
+            self._verified.clear()
+        self._verified[token] = claims
+        return dict(claims)
+
+    def _verify_signed(self, token: str) -> dict[str, Any]:
+        # Everything but the request binding: the signature and every claim.
         header = _unverified_header(token)
         algorithm = header.get("alg")
         if algorithm not in self.algorithms:
@@ -481,13 +546,20 @@ class TokenVerifier:
         if decoded["header"].get("typ") != TOKEN_TYPE:
             raise InvalidToken("wrong token type")
         claims: dict[str, Any] = decoded["payload"]
-        bound = claims.get("req")
-        if (
-            not isinstance(bound, dict)
-            or bound.get("method") != method.upper()
-            or bound.get("target") != binding
-        ):
-            raise InvalidToken("token was minted for another request")
         if not isinstance(claims.get("sub"), str) and claims.get("anonymous") is not True:
             raise InvalidToken("token names neither a user nor anonymous")
+        if not isinstance(claims.get("exp"), int | float) or not isinstance(
+            claims.get("nbf"), int | float
+        ):
+            raise InvalidToken("time claims are not numbers")
         return claims
+
+
+def _check_binding(claims: Mapping[str, Any], method: str, binding: str) -> None:
+    bound = claims.get("req")
+    if (
+        not isinstance(bound, dict)
+        or bound.get("method") != method.upper()
+        or bound.get("target") != binding
+    ):
+        raise InvalidToken("token was minted for another request")
