@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/forwarding.py --write docs/benchmarks.md
 	$(BIN)/python benchmarks/identity.py --write docs/benchmarks.md
 	$(BIN)/python benchmarks/safemigrate.py --write docs/benchmarks.md
+	$(BIN)/python benchmarks/routing.py --write docs/benchmarks.md
 
 ## test-matrix: Django 5.2 on Python 3.11 and Django 6.x on Python 3.12 (not in CI)
 test-matrix:

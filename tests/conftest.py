@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import socket
@@ -65,6 +66,31 @@ def close_responses(*responses: Any) -> None:
             request_finished.connect(close_old_connections)
 
 
+@pytest.fixture(autouse=True)
+def _no_switches_or_traffic_between_tests() -> Iterator[None]:
+    """Each test starts without the switch table or traffic counts of another.
+
+    Both live in process memory and in the cache, which outlive a test's
+    database transaction. The cache holds an empty switch table, as a running
+    site's would: a test's first request reads no database.
+    """
+    _forget_switches_and_traffic()
+    yield
+    _forget_switches_and_traffic()
+
+
+def _forget_switches_and_traffic() -> None:
+    from django.core.cache import caches
+
+    from strangler import switches, traffic
+
+    switches.switch_table.cache_clear()
+    traffic.traffic_recorder().discard()
+    with contextlib.suppress(Exception):  # a test may have stopped or replaced the cache
+        caches["default"].set(switches.CACHE_KEY, [], timeout=None)
+        caches["default"].delete(traffic.CACHE_KEY)
+
+
 @pytest.fixture(scope="session")
 def events() -> Events:
     return Events()
@@ -124,6 +150,7 @@ def start_front(
     upstream_url: str,
     extra_env: dict[str, str] | None = None,
     app: str = "tests.wsgi:application",
+    workers: int = 1,
 ) -> Front:
     port = free_port()
     env = {
@@ -141,7 +168,7 @@ def start_front(
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
-            "1",
+            str(workers),
             "--worker-class",
             "gthread",
             "--threads",
@@ -164,3 +191,51 @@ def front(upstream: RunningServer) -> Iterator[Front]:
     yield server
     server.process.terminate()
     server.process.wait(timeout=10)
+
+
+@dataclass
+class ThrowawayRedis:
+    """A redis-server of the test's own, on a free port, that a test may stop."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def throwaway_redis(tmp_path: Path) -> Iterator[ThrowawayRedis]:
+    """Our own Redis (never the shared one on 6379), stopped at the end of the test."""
+    import shutil
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    wait_for_port(port, process)
+    server = ThrowawayRedis(port, process)
+    yield server
+    server.stop()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
+import tempfile
+from typing import Any
 
 from tests.database import database_settings
 
@@ -65,6 +69,27 @@ STRANGLER = {
     # Live fronts (gunicorn subprocesses) take extra keys from the test that starts them.
     **json.loads(os.environ.get("STRANGLER_TEST_EXTRA", "{}")),
 }
+
+# A file cache of this process's own: shared by processes like Redis would be
+# (no W060), with nothing to start; fronts started by the switch tests share
+# a throwaway Redis instead.
+_CACHE_DIR = tempfile.mkdtemp(prefix="strangler-tests-cache-")
+atexit.register(shutil.rmtree, _CACHE_DIR, ignore_errors=True)
+CACHES: dict[str, dict[str, Any]] = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": _CACHE_DIR,
+    }
+}
+if os.environ.get("STRANGLER_TEST_REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["STRANGLER_TEST_REDIS_URL"],
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+
 
 LOGGING = {
     "version": 1,

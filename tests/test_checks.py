@@ -31,6 +31,7 @@ def test_the_test_settings_are_clean() -> None:
         ({"UPSTREAM": "wsgi:no_such_module:app"}, "strangler.E004"),
         ({"ROUTES": {"api/**": "flask"}}, "strangler.E007"),
         ({"ROUTES": {"/api/**": "shadowy"}}, "strangler.E007"),
+        ({"ROUTES": {"GET;POST /api/**": "django"}}, "strangler.E007"),
         ({"READ_TIMEOUT": 0}, "strangler.E008"),
         ({"CONNECT_TIMEOUT": "5"}, "strangler.E008"),
         ({"POOL_SIZE": 1.5}, "strangler.E112"),
@@ -79,3 +80,40 @@ def test_manage_py_check_fails_on_errors() -> None:
         pytest.raises(SystemCheckError, match=r"strangler\.E003"),
     ):
         call_command("check")
+
+
+@pytest.mark.parametrize(
+    ("flask_app", "expected", "says"),
+    [
+        ("tests.no_such_module:app", "strangler.E060", "No module named 'tests.no_such_module'"),
+        ("tests.porting_app:ap", "strangler.E061", "has no attribute 'ap'"),
+        ("tests.porting_app:jsonify", "strangler.E061", "not a Flask app"),
+        ("tests.broken_flask_app:app", "strangler.E060", "ZeroDivisionError"),
+    ],
+)
+def test_flask_app_that_cannot_be_loaded(flask_app: str, expected: str, says: str) -> None:
+    with override_settings(STRANGLER={"FLASK_APP": flask_app}):
+        messages = [m for m in run_checks() if m.id == expected]
+    assert len(messages) == 1
+    assert says in messages[0].msg
+
+
+def test_flask_app_that_loads_is_clean() -> None:
+    assert ids(STRANGLER={"FLASK_APP": "tests.porting_app:app"}) == set()
+
+
+def test_switch_settings() -> None:
+    assert "strangler.E062" in ids(STRANGLER={"SWITCH_TTL": 0})
+    assert "strangler.E062" in ids(STRANGLER={"SWITCH_TTL": "5"})
+    assert "strangler.E063" in ids(STRANGLER={"CACHE": "shared"})
+    assert "strangler.E064" in ids(STRANGLER={"METRICS_TOKEN": "short"})
+    assert "strangler.E064" not in ids(STRANGLER={"METRICS_TOKEN": "x" * 16})
+    local = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert "strangler.W060" in ids(CACHES=local)
+    redis = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379",
+        }
+    }
+    assert "strangler.W060" not in ids(CACHES=redis)

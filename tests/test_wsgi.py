@@ -114,7 +114,7 @@ def test_django_requests_reach_django_with_the_environ_untouched(
     _, body = run(handler, environ)
     assert json.loads(body) == {"id": 5, "by": "django"}
     assert environ["PATH_INFO"] == original_path
-    assert environ[DECIDED] == "django"
+    assert environ[DECIDED].owner == "django"
     assert signals == ["started", "finished"]  # Django's own cycle, as always
 
 

@@ -69,6 +69,16 @@ WSGI_APPLICATION = "benchmarks.django_project.wsgi.application"
 # startproject has it.
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 
+# BENCH_CACHE_DIR: a file cache shared by the fronts of one run (benchmarks/routing.py
+# puts the switch table there, as Redis would hold it in production).
+if os.environ.get("BENCH_CACHE_DIR"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": os.environ["BENCH_CACHE_DIR"],
+        }
+    }
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

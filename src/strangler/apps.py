@@ -13,7 +13,10 @@ class StranglerConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the checks)
+        from . import (
+            checks,  # noqa: F401  (registers the checks)
+            switches,  # noqa: F401  (publishes switch changes)
+        )
         from .db import checks as db_checks  # noqa: F401  (database side: E040-E059)
         from .forwarding.signing import register_signer
         from .identity import checks as identity_checks  # noqa: F401  (E020-E039)

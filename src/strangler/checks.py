@@ -61,6 +61,35 @@ def unknown_key_error(where: str, key: object, known: dict[str, Any], id: str) -
     )
 
 
+def shared_cache_errors(
+    alias: object, *, setting: str, missing_id: str, local_id: str, local_risk: str
+) -> list[CheckMessage]:
+    """The cache ``alias`` is in ``CACHES`` (else ``missing_id``) and shared between
+    processes (a local-memory or dummy cache is ``local_id``, saying ``local_risk``).
+    """
+    caches = getattr(settings, "CACHES", None) or {"default": {}}  # Django's: a LocMemCache
+    if alias not in caches:
+        return [
+            Error(
+                f"{setting} names the cache {alias!r}, which is not in CACHES.",
+                hint=f"Use one of: {', '.join(map(repr, caches))}.",
+                id=missing_id,
+            )
+        ]
+    backend = str(caches[alias].get("BACKEND", "LocMemCache"))
+    if backend.endswith(("LocMemCache", "DummyCache")):
+        return [
+            Warning(
+                f"{setting} ({alias!r}) is a {backend.rsplit('.', 1)[-1]}, which other "
+                f"processes do not share: {local_risk}.",
+                hint=f"Point {setting} at a shared cache: Redis "
+                "(django.core.cache.backends.redis.RedisCache), Memcached or the database.",
+                id=local_id,
+            )
+        ]
+    return []
+
+
 def _check_upstream(value: object) -> list[CheckMessage]:
     try:
         upstream = parse_upstream(value)
@@ -93,7 +122,8 @@ def _check_routes() -> list[CheckMessage]:
         return [
             Error(
                 f"STRANGLER['ROUTES'] is invalid: {exc}.",
-                hint='Write rules as {"/path/**": "flask"}; owners are "django" or "flask".',
+                hint='Write rules as {"GET,HEAD /path/**": "django"}; owners are "django", '
+                '"flask" or "shadow".',
                 id="strangler.E007",
             )
         ]
@@ -218,3 +248,55 @@ def check_catch_all(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
             id="strangler.W002",
         )
     ]
+
+
+@register(Tags.compatibility)
+def check_porting(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The Flask app for the inventory loads; switches have a TTL and a cache to travel in."""
+    from .inventory import FlaskAppError, load_flask_app
+
+    errors: list[CheckMessage] = []
+    conf = get_conf()
+    path = conf["FLASK_APP"]
+    if path is not None:
+        try:
+            if not isinstance(path, str) or not path.strip():
+                raise FlaskAppError(f"{path!r} is not an import path", missing_attribute=True)
+            load_flask_app(path)
+        except FlaskAppError as exc:
+            errors.append(
+                Error(
+                    f"STRANGLER['FLASK_APP'] cannot be loaded: {exc}.",
+                    hint="Write it as 'package.module:app' (the module must import without "
+                    "Django-side errors, from the front's sys.path) and check the spelling.",
+                    id="strangler.E061" if exc.missing_attribute else "strangler.E060",
+                )
+            )
+    ttl = conf["SWITCH_TTL"]
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl <= 0:
+        errors.append(
+            Error(
+                f"STRANGLER['SWITCH_TTL'] must be a positive number of seconds, not {ttl!r}.",
+                hint="The default is 5: a switch reaches every front within 5 seconds.",
+                id="strangler.E062",
+            )
+        )
+    token = conf["METRICS_TOKEN"]
+    if token is not None and (not isinstance(token, str) or len(token) < 16):
+        errors.append(
+            Error(
+                "STRANGLER['METRICS_TOKEN'] must be None or a secret string of at least 16 "
+                "characters.",
+                hint="Generate one: python -c 'import secrets; print(secrets.token_urlsafe())'",
+                id="strangler.E064",
+            )
+        )
+    errors += shared_cache_errors(
+        conf["CACHE"],
+        setting="STRANGLER['CACHE']",
+        missing_id="strangler.E063",
+        local_id="strangler.W060",
+        local_risk="switches reach other workers and fronts only by expiry, and traffic is "
+        "counted per process",
+    )
+    return errors

@@ -129,9 +129,20 @@ DEFAULTS: dict[str, Any] = {
     # Where unported requests go: Flask's base URL, or "wsgi:package.module:app"
     # to call the Flask WSGI app in-process without a socket.
     "UPSTREAM": "http://127.0.0.1:5000",
-    # Deploy-time rules, path pattern -> "django" or "flask". The first matching
-    # pattern wins; "*" matches within one path segment, "**" across segments.
+    # Deploy-time rules, "[METHODS ]PATTERN" -> "django", "flask" or "shadow". The first
+    # matching rule wins; "*" matches within one path segment, "**" across segments.
     "ROUTES": {},
+    # Seconds a front keeps its copy of the RouteSwitch table before asking the cache again.
+    "SWITCH_TTL": 5,
+    # Django cache alias sharing switches and traffic between workers and fronts (Redis).
+    "CACHE": "default",
+    # Count hits, status classes and latency per route (see docs/porting.md).
+    "TRAFFIC": True,
+    # Seconds between merges of a process's traffic counts into the shared cache.
+    "TRAFFIC_FLUSH": 10,
+    # Secret a Prometheus scraper sends as "Authorization: Bearer ..." to read
+    # /_strangler/metrics without a staff login; None: staff only.
+    "METRICS_TOKEN": None,
     # Seconds to wait for a TCP (and TLS) connection to the upstream: 504 after.
     "CONNECT_TIMEOUT": 5.0,
     # Seconds to wait for each read from (or write to) the upstream: 504 after.

@@ -11,21 +11,19 @@ headers under ``HTTP_`` names only.
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
-from typing import Any, Literal
+from typing import Any
 
-Decision = Literal["django", "flask"]
+from .routing import Decision
 
 ENVIRON_KEY = "strangler.decided"
 
 
-def record_decision(environ: MutableMapping[str, Any], owner: Decision) -> None:
-    """Note in ``environ`` that ``owner`` answers this request."""
-    environ[ENVIRON_KEY] = owner
+def record_decision(environ: MutableMapping[str, Any], decision: Decision) -> None:
+    """Note in ``environ`` who answers this request (and the route it counts under)."""
+    environ[ENVIRON_KEY] = decision
 
 
 def recorded_decision(meta: Mapping[str, Any]) -> Decision | None:
     """The decision an outer entry path recorded, or None when nothing decided yet."""
     value = meta.get(ENVIRON_KEY)
-    if value == "django" or value == "flask":
-        return value  # type: ignore[no-any-return]
-    return None
+    return value if isinstance(value, Decision) else None

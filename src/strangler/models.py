@@ -54,6 +54,25 @@ class RouteSwitch(models.Model):
             models.UniqueConstraint(fields=["pattern", "methods"], name="strangler_switch_unique"),
         ]
 
+    def clean(self) -> None:
+        """Refuse a pattern, method list or owner the front door could not use."""
+        from django.core.exceptions import ValidationError
+
+        from .rules import OWNERS, RoutePatternError, make_rule
+
+        # The owner's choices are validated by its field; here the pattern and methods.
+        owner = self.owner if self.owner in OWNERS else "flask"
+        try:
+            rule = make_rule(self.pattern, self.methods, owner, where="this switch")
+        except RoutePatternError as exc:
+            field = "methods" if "HTTP method" in str(exc) else "pattern"
+            raise ValidationError({field: str(exc)}) from None
+        # Stored the way the front door reads it, so (pattern, methods) stays unique.
+        methods = set(rule.methods or ())
+        if "GET" in methods:
+            methods.discard("HEAD")  # implied by GET
+        self.methods = ",".join(sorted(methods))
+
     def __str__(self) -> str:
         methods = f"{self.methods} " if self.methods else ""
         return f"{methods}{self.pattern} -> {self.owner} ({self.percent}%)"

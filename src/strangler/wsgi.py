@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
+from time import perf_counter
 from typing import Any
 
 import django
@@ -36,8 +37,9 @@ from .forwarding.errors import ForwardingError
 from .forwarding.paths import AmbiguousPath
 from .forwarding.response import error_response
 from .forwarding.signing import get_signer
-from .routing import decide
+from .routing import decide_request
 from .shadow.record import record, wants_recording
+from .traffic import record_request
 
 StartResponse = Callable[..., Any]
 
@@ -53,18 +55,18 @@ class StranglerWSGIHandler:
         # is built from; the original must reach Django's handler untouched.
         request = WSGIRequest(dict(environ))
         try:
-            owner = decide(request)
+            decision = decide_request(request)
         except AmbiguousPath as error:
             return _answer_error(request, error, start_response, finished=False)
-        if owner != "flask":
-            record_decision(environ, "django")
+        record_decision(environ, decision)
+        if decision.owner != "flask":
             return self.django_app(environ, start_response)
         try:
             host = request.get_host()
         except DisallowedHost:
             # Django's own 400 (and its security log line), as without this handler.
-            record_decision(environ, "flask")
             return self.django_app(environ, start_response)
+        started = perf_counter()
         # Django code (the session, the user) runs only when the signer or a
         # recording (opt-in, for strangler_replay) needs it.
         recording = wants_recording(request)
@@ -76,7 +78,10 @@ class StranglerWSGIHandler:
         try:
             upstream = send_upstream(request, host=host)
         except ForwardingError as error:
-            return _answer_error(request, error, start_response, finished=with_signals)
+            body = _answer_error(request, error, start_response, finished=with_signals)
+            record_request(decision, request.method, error.status, started)
+            return body
+        record_request(decision, request.method, upstream.status, started)
         reason = upstream.reason or _default_reason(upstream.status)
         start_response(f"{upstream.status} {reason}", upstream.headers)
         return ForwardedBody(upstream.body, upstream.close, finished=with_signals)

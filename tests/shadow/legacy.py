@@ -28,34 +28,21 @@ SECRET_TOKEN = "flask-issued-secret-token-0123456789"
 
 
 class Seen:
-    """Requests the legacy app received, per path (thread-safe).
-
-    Counted by token id: a request the HTTP transport re-sent on a fresh
-    connection (it may, for idempotent requests) carries the same token and
-    is one request sent, not two.
-    """
+    """Requests the legacy app received, per path (thread-safe)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.tokens: dict[str, set[str]] = {}
+        self.paths: Counter[str] = Counter()
         self.identities: list[dict[str, Any]] = []
 
     def add(self, path: str, identity: dict[str, Any]) -> None:
         with self.lock:
-            jti = identity["claims"].get("jti") or f"no-token-{len(self.identities)}"
-            if jti not in self.tokens.setdefault(path, set()):
-                self.identities.append(identity)
-            self.tokens[path].add(jti)
-
-    @property
-    def paths(self) -> Counter[str]:
-        """path -> requests sent there."""
-        with self.lock:
-            return Counter({path: len(tokens) for path, tokens in self.tokens.items()})
+            self.paths[path] += 1
+            self.identities.append(identity)
 
     def clear(self) -> None:
         with self.lock:
-            self.tokens.clear()
+            self.paths.clear()
             self.identities.clear()
 
 

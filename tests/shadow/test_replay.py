@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from strangler.shadow.models import RecordedRequest, ShadowDifference
@@ -169,3 +170,17 @@ def test_nothing_to_replay_is_an_error() -> None:
         replay()
     with pytest.raises(CommandError, match="does not exist"):
         replay("--file", "/no/such/file.jsonl")
+
+
+def test_replayed_requests_are_not_counted_as_traffic(tmp_path: Path, client: Client) -> None:
+    from strangler.traffic import read_traffic, reset_traffic, traffic_recorder
+
+    reset_traffic()
+    file = write_lines(tmp_path, {"path": "/api/items"}, {"path": "/api/items-status"})
+    replay("--file", file, "--no-noise")
+    traffic_recorder().flush()
+    assert read_traffic() == {}
+    # The same request from a client is counted: the check above can see traffic.
+    client.get("/api/items")
+    traffic_recorder().flush()
+    assert read_traffic() != {}

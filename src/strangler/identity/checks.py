@@ -9,7 +9,6 @@ by every user appearing logged out.
 
 from __future__ import annotations
 
-import importlib
 import re
 from typing import Any
 
@@ -21,7 +20,6 @@ from django.views.debug import SafeExceptionReporterFilter
 
 from ..checks import unknown_key_error
 from ..conf import FLASK_SESSION_DEFAULTS, IDENTITY_DEFAULTS, LEGACY_USERS_DEFAULTS, get_conf
-from ..forwarding.upstream import UpstreamConfigError, WsgiUpstream, parse_upstream
 from .flask_cookie import parse_until
 from .tokens import ALGORITHMS, MAX_LEEWAY, KeyConfigError, load_signing_key, load_verifying_key
 
@@ -384,18 +382,17 @@ def _check_until(value: object) -> list[CheckMessage]:
 
 
 def _flask_app() -> Any:
-    conf = get_conf()
-    path = conf["FLASK_APP"]
+    # One loader for the Flask app (the inventory's); why it fails is reported
+    # by strangler.E060/E061 (FLASK_APP) or strangler.E004 (a wsgi: UPSTREAM).
+    from ..inventory import FlaskAppError, flask_app_path, load_flask_app
+
+    path = flask_app_path()
+    if path is None:
+        return None
     try:
-        if path:
-            module, _, attribute = str(path).partition(":")
-            return getattr(importlib.import_module(module), attribute or "app", None)
-        upstream = parse_upstream(conf["UPSTREAM"])
-        if isinstance(upstream, WsgiUpstream):
-            return upstream.load()
-    except (ImportError, UpstreamConfigError):
-        return None  # reported by the forwarding and inventory checks
-    return None
+        return load_flask_app(path)
+    except FlaskAppError:
+        return None
 
 
 def _check_flask_app(identity: dict[str, Any]) -> list[CheckMessage]:

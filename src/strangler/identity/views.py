@@ -60,6 +60,8 @@ class LogoutView(auth_views.LogoutView):
     """
 
     http_method_names = ["get", "post", "options"]
+    # The refused HEAD is Django's 405, not forwarded to Flask's old logout.
+    forward_refused_methods = False
     confirm_template_name = "strangler/logout_confirm.html"
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

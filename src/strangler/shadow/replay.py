@@ -25,7 +25,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django.test import Client, RequestFactory
 
-from ..decided import ENVIRON_KEY
+from ..decided import record_decision
+from ..routing import Decision
 from .compare import Comparison, compare
 from .fields import Answer
 from .live import django_answer
@@ -254,7 +255,7 @@ class Replayer:
         meta = self._meta(request)
         content_type = meta.pop("CONTENT_TYPE", "application/octet-stream")
         # The front door's decision, preset: the ported view answers, whoever owns the route now.
-        meta[ENVIRON_KEY] = "django"
+        record_decision(meta, Decision("django", urlsplit(request.target).path, "replay"))
         response = client.generic(
             request.method, request.target, request.body, content_type, **meta
         )

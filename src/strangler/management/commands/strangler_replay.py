@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management import BaseCommand, CommandError, CommandParser
+from django.test.utils import override_settings
 
 from ...shadow.models import ShadowDifference
 from ...shadow.replay import (
@@ -97,7 +99,11 @@ class Command(BaseCommand):
         )
         differing: list[dict[str, Any]] = []
         unreachable = 0
-        for result in replay_all(requests, replayer, users):
+        # Replayed requests are not traffic: they must not count towards "traffic ported".
+        strangler = getattr(settings, "STRANGLER", {})
+        with override_settings(STRANGLER={**strangler, "TRAFFIC": False}):
+            results = list(replay_all(requests, replayer, users))
+        for result in results:
             if result.comparison is None:
                 unreachable += 1
                 self.stderr.write(f"{result.request.where}: Flask did not answer (see the log)")
