@@ -169,6 +169,18 @@ def report(
         "itself shadow mode costs a sampling decision, keeping Django's answer and one "
         "non-blocking queue put.",
         "",
+        (
+            "What was tried, in earlier runs of this benchmark on this machine: with neither of "
+            "the two measures below the p50 grew by +31% and the p90 by +284%; the shadow workers"
+            " now run at nice +10 (their own threads only) and, while they run, the GIL switch "
+            "interval is 0.5 ms instead of 5 ms (a request thread no longer waits up to 5 ms for "
+            "a busy worker to let go of the GIL), which brought runs to +17% to +26%. What "
+            "remains is CPU: at 100% sampling every request is also sent to Flask (and some "
+            "twice, for noise) and compared in the same process, on 2 CPUs shared with Flask, the"
+            " client and other work. To stay within 5%, sample (SAMPLE 0.1 is a tenth of this "
+            "work) or give the front more CPUs than it needs for its own requests."
+        ),
+        "",
     ]
     return "\n".join(lines)
 

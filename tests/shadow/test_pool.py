@@ -49,3 +49,28 @@ def test_a_closed_pool_drops() -> None:
     pool.close()
     assert pool.submit(lambda: None, key="/r") is False
     assert pool.take_dropped() == {"/r": 1}
+
+
+def test_workers_yield_the_cpu_to_requests() -> None:
+    import os
+    import sys
+
+    from strangler.shadow.pool import SWITCH_INTERVAL, WORKER_NICE
+
+    before = sys.getswitchinterval()
+    pool = WorkerPool(size=10, workers=1)
+    seen: list[int] = []
+
+    def note_priority() -> None:
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    try:
+        pool.submit(note_priority)
+        pool.join()
+        assert sys.getswitchinterval() <= SWITCH_INTERVAL
+        # The worker thread only: this (request) thread keeps its own priority.
+        assert seen[0] >= WORKER_NICE
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < seen[0]
+    finally:
+        pool.close()
+        sys.setswitchinterval(before)

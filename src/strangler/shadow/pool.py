@@ -10,8 +10,11 @@ No framework imports.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import queue
+import sys
 import threading
 from collections.abc import Callable
 
@@ -82,6 +85,10 @@ class WorkerPool:
         with self._lock:
             if self._threads or self._closed:
                 return
+            # A request thread waits for a busy worker to hand the GIL over for up
+            # to the switch interval (5 ms by default, ten times a small request).
+            if sys.getswitchinterval() > SWITCH_INTERVAL:
+                sys.setswitchinterval(SWITCH_INTERVAL)
             for number in range(self._workers):
                 thread = threading.Thread(
                     target=self._work, name=f"{self._name}-{number}", daemon=True
@@ -90,6 +97,7 @@ class WorkerPool:
                 self._threads.append(thread)
 
     def _work(self) -> None:
+        _lower_priority()
         while True:
             job = self._queue.get()
             try:
@@ -101,3 +109,19 @@ class WorkerPool:
                 logger.exception("shadow job failed")
             finally:
                 self._queue.task_done()
+
+
+# Seconds a thread may hold the GIL while another waits, once shadow workers run.
+SWITCH_INTERVAL = 0.0005
+# Nice value of the worker threads: the user's requests come first for the CPU.
+WORKER_NICE = 10
+
+
+def _lower_priority() -> None:
+    """Give this thread (only) a lower CPU priority, where the OS allows it.
+
+    On Linux a thread has its own nice value, so the request threads keep
+    theirs. Best effort: elsewhere, or without permission, nothing changes.
+    """
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
