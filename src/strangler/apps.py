@@ -14,6 +14,7 @@ class StranglerConfig(AppConfig):
 
     def ready(self) -> None:
         from . import (
+            asgi_checks,  # noqa: F401  (registers the ASGI checks: E080-E089)
             checks,  # noqa: F401  (registers the checks)
             switches,  # noqa: F401  (publishes switch changes)
         )

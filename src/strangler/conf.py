@@ -169,6 +169,9 @@ DEFAULTS: dict[str, Any] = {
     # Headers added to forwarded responses that lack them, e.g. {"X-Frame-Options": "DENY"}.
     # Forwarded responses otherwise reach the client exactly as Flask sent them.
     "RESPONSE_HEADERS": {},
+    # Threads the in-process ("wsgi:") upstream runs in under strangler.asgi: the most
+    # forwarded requests it serves at once; more wait for a thread, the event loop never blocks.
+    "ASGI_THREADS": 32,
     # Import path of the Flask app object, for the route inventory.
     "FLASK_APP": None,
     # Import path of the SQLAlchemy declarative base or MetaData, for ownership and drift.
