@@ -7,6 +7,7 @@ in-process transport (``wsgi:benchmarks.flask_app:app``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 from flask import Flask, Response, jsonify, request
@@ -53,3 +54,22 @@ def upload() -> Response:
     while chunk := body.read(65536):
         received += len(chunk)
     return jsonify({"received": received})
+
+
+@app.route("/events")
+def events() -> Response:
+    """Server-sent events, each carrying the ``time.monotonic_ns()`` Flask yielded it at.
+
+    CLOCK_MONOTONIC is one clock for every process on the machine, so a
+    client can subtract it from its own reading time.
+    """
+    count = int(request.args.get("count", "50"))
+    interval = float(request.args.get("interval", "0.01"))
+
+    def generate() -> Iterator[bytes]:
+        for number in range(count):
+            if number:
+                time.sleep(interval)
+            yield f"id: {number}\ndata: {time.monotonic_ns()}\n\n".encode()
+
+    return Response(generate(), content_type="text/event-stream")

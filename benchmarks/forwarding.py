@@ -6,14 +6,19 @@ One run starts, on 127.0.0.1 only:
 * django-strangler over HTTP: ``benchmarks.django_project`` (startproject's
   middleware, StranglerMiddleware first) under gunicorn, forwarding to that Flask;
 * django-strangler in-process: the same project with ``UPSTREAM="wsgi:..."``;
+* django-strangler under ASGI: the same project under uvicorn (one process),
+  ``strangler.asgi.get_asgi_application()``, over HTTP and in-process;
 * django-revproxy 0.13: the same kind of project with a catch-all ``ProxyView``;
 * nginx ``proxy_pass`` to the same Flask, when nginx is installed.
 
 and measures, for each: p50/p99 latency of a small page at 1 connection,
 throughput at 16 connections (wrk when installed, else a Python client), and a
 large streamed body both ways (time, and peak RSS growth of the front's worker
-from ``/proc/PID/clear_refs`` + ``VmHWM``). It also measures the HTTP clients
-(``benchmarks/clients.py``). Every server is stopped at the end, errors included.
+from ``/proc/PID/clear_refs`` + ``VmHWM``), and the delay of server-sent events
+(``benchmarks/sse.py``). It also measures the HTTP clients
+(``benchmarks/clients.py``) and, with ``--write``, draws the latency and
+throughput of every front into ``forwarding.png`` beside the Markdown file.
+Every server is stopped at the end, errors included.
 
     python benchmarks/forwarding.py [--quick] [--size BYTES] [--write docs/benchmarks.md]
 """
@@ -48,6 +53,7 @@ if __package__ in (None, ""):
 
 from benchmarks import clients
 from benchmarks.flask_app import PAGE
+from benchmarks.plot import PlotRow, draw
 from benchmarks.servers import (
     KEEP_ALIVE,
     ROOT,
@@ -57,6 +63,7 @@ from benchmarks.servers import (
     Server,
     Servers,
 )
+from benchmarks.sse import SseResult, measure_sse
 
 SECTION = "## Forwarding"
 DOC_INTRO = """\
@@ -178,6 +185,7 @@ class FrontResult:
     upload: Transfer | None = None
     html: Transfer | None = None
     upload_length: Transfer | None = None
+    sse: SseResult | None = None
     failure: str = ""
 
 
@@ -191,6 +199,7 @@ class Settings:
     client_stream_size: int
     load_generator: str
     quick: bool
+    plot: str = ""  # the PNG's path relative to the Markdown file, when one is drawn
 
 
 @dataclass
@@ -445,6 +454,17 @@ def fast_path_available() -> bool:
         return False
 
 
+def asgi_available() -> bool:
+    """Does this django-strangler have the ASGI entry, and is uvicorn installed?"""
+    try:
+        return all(
+            importlib.util.find_spec(name) is not None
+            for name in ("strangler.asgi", "uvicorn", "aiohttp")
+        )
+    except ImportError:
+        return False
+
+
 def start_fronts(servers: Servers, flask: Server) -> list[Front]:
     fronts = [Front("direct", "Flask direct (gunicorn)", flask)]
     project = "benchmarks.django_project.wsgi:application"
@@ -473,6 +493,21 @@ def start_fronts(servers: Servers, flask: Server) -> list[Front]:
                             "BENCH_HANDLER": handler,
                             "BENCH_UPSTREAM": upstream,
                         },
+                    ),
+                )
+            )
+    if asgi_available():
+        # The same project and settings under uvicorn (one process, uvloop,
+        # httptools), served by strangler.asgi.get_asgi_application().
+        for key, name, upstream in transports:
+            fronts.append(
+                Front(
+                    f"strangler_asgi_{key}",
+                    f"django-strangler, {name}, ASGI (uvicorn)",
+                    servers.uvicorn(
+                        f"strangler-asgi-{key}",
+                        "benchmarks.django_project.asgi:application",
+                        {**settings_env, "BENCH_FRONT": "strangler", "BENCH_UPSTREAM": upstream},
                     ),
                 )
             )
@@ -612,6 +647,52 @@ def measure_bodies(run: Run) -> None:
         log(f"{front.label}: html download {describe(result.html)}")
         result.upload_length = upload(front.server, worker, settings.html_size, chunked=False)
         log(f"{front.label}: Content-Length upload {describe(result.upload_length)}")
+
+
+def measure_events(run: Run) -> None:
+    """Server-sent events through every front, the fronts taking turns in each round."""
+    samples: dict[str, list[SseResult]] = {}
+    for round_number in range(1, run.settings.rounds + 1):
+        for front in run.fronts:
+            result = run.results.get(front.key)
+            if front.server is None or result is None or result.failure:
+                continue
+            try:
+                sse = measure_sse(front.server.port)
+            except (RuntimeError, OSError) as error:
+                log(f"{front.label}: server-sent events failed: {error}")
+                continue
+            samples.setdefault(front.key, []).append(sse)
+            log(
+                f"round {round_number}, {front.label}: SSE delay p50 {sse.p50_us:.0f} µs, "
+                f"p99 {sse.p99_us:.0f} µs"
+            )
+    for key, rounds in samples.items():
+        delays = sorted(delay for sse in rounds for delay in sse.delays_us)
+        run.results[key].sse = SseResult(
+            events=len(delays),
+            p50_us=statistics.median(delays),
+            p99_us=delays[min(len(delays) - 1, int(len(delays) * 0.99))],
+            max_us=delays[-1],
+        )
+
+
+def plot(run: Run, path: Path) -> None:
+    """Draw p50/p99 latency and throughput of every front that ran into ``path`` (PNG)."""
+    rows = [
+        PlotRow(front.label, result.latency.p50_us, result.latency.p99_us, result.throughput.rps)
+        for front in run.fronts
+        if (result := run.results.get(front.key)) is not None
+        and not result.failure
+        and result.latency is not None
+        and result.throughput is not None
+    ]
+    draw(
+        rows,
+        path,
+        f"GET /hello (1.2 KiB) on 127.0.0.1, one busy {os.cpu_count()}-CPU machine, "
+        f"{datetime.now(UTC):%Y-%m-%d}: compare the rows, not with other machines",
+    )
 
 
 def log(message: str) -> None:
@@ -760,6 +841,13 @@ def render(run: Run) -> str:
             if any(front.key.endswith("_mw") for front in run.fronts)
             else ". "
         )
+        + (
+            "The *ASGI (uvicorn)* rows serve the same project and settings with "
+            "`strangler.asgi.get_asgi_application()` under uvicorn: one process, uvloop, "
+            "httptools, no access log. "
+            if any(front.key.startswith("strangler_asgi") for front in run.fronts)
+            else ""
+        )
         + "django-revproxy: `ProxyView` as a catch-all URL.",
         f"- Small page: `GET /hello`, a 1.2 KiB `text/html` page. Latency: 1 connection for "
         f"{settings.duration:.0f} s; throughput: 16 connections for {settings.duration:.0f} s; "
@@ -863,10 +951,43 @@ def render(run: Run) -> str:
             f"| {front.label} | {transfer_cell(result.html)} | {rss_cell(result.html)} "
             f"| {transfer_cell(result.upload_length)} | {rss_cell(result.upload_length)} |"
         )
+    if any(result.sse for result in run.results.values()):
+        direct_sse = direct.sse.p50_us if direct.sse else None
+        lines += [
+            "",
+            "### Server-sent events",
+            "",
+            "The time from Flask's `yield` of an event to the client's read of it "
+            "(`benchmarks/sse.py`: 200 events 5 ms apart per round, each stamped with "
+            "`time.monotonic_ns()` by Flask and by the client; all rounds pooled).",
+            "",
+            "| front | p50 | p99 | max | p50 added to direct |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for front in run.fronts:
+            result = run.results.get(front.key)
+            if result is None or result.sse is None:
+                continue
+            sse = result.sse
+            added = (
+                f"{sse.p50_us - direct_sse:+.0f} µs"
+                if direct_sse is not None and front.key != "direct"
+                else "-"
+            )
+            lines.append(
+                f"| {front.label} | {sse.p50_us:.0f} µs | {sse.p99_us:.0f} µs "
+                f"| {sse.max_us:.0f} µs | {added} |"
+            )
+    if settings.plot:
+        lines += ["", f"![p50/p99 latency and throughput of every front]({settings.plot})"]
     lines += ["", "### Reading the numbers", ""]
     lines += [f"- {line}" for line in observations(run)]
     lines += ["", "### Targets (issue 2)", ""]
     lines += [f"- {line}" for line in targets(run)]
+    asgi = asgi_targets(run)
+    if asgi:
+        lines += ["", "### Targets (issue 12, ASGI)", ""]
+        lines += [f"- {line}" for line in asgi]
     if run.client_results:
         lines += [
             "",
@@ -971,6 +1092,63 @@ def targets(run: Run) -> list[str]:
             )
     if run.settings.size < 2**30:
         lines.append(f"(the large-body targets name 1 GB; this run used {size})")
+    return lines
+
+
+def asgi_targets(run: Run) -> list[str]:
+    """The ASGI entry's targets: throughput, streaming against nginx, SSE against direct."""
+    results = run.results
+    asgi = results.get("strangler_asgi_http")
+    if asgi is None:
+        return []
+    lines: list[str] = []
+    _, a_thr = _load(asgi)
+    _, f_thr = _load(results.get("strangler_http"))
+    if a_thr and f_thr:
+        kept = a_thr.rps / f_thr.rps
+        _, aw_thr = _load(results.get("strangler_asgi_wsgi"))
+        _, fw_thr = _load(results.get("strangler_wsgi"))
+        other = (
+            f" (in-process: {aw_thr.rps:,.0f} vs {fw_thr.rps:,.0f} req/s = "
+            f"{aw_thr.rps / fw_thr.rps:.2f}x)"
+            if aw_thr and fw_thr
+            else ""
+        )
+        lines.append(
+            f"throughput at 16 connections under ASGI (HTTP transport) ≥ the WSGI fast path "
+            f"over HTTP: {a_thr.rps:,.0f} vs {f_thr.rps:,.0f} req/s = {kept:.2f}x "
+            f"{verdict(kept >= 1.0)}{other}"
+        )
+    nginx = results.get("nginx")
+    size = size_label(run.settings.size)
+    for direction in ("download", "upload"):
+        mine = getattr(asgi, direction)
+        reference = getattr(nginx, direction, None) if nginx else None
+        if not isinstance(mine, Transfer) or not isinstance(reference, Transfer):
+            continue
+        if not mine.ok or not reference.ok or mine.rss_growth is None:
+            lines.append(f"{size} {direction} under ASGI: failed ({mine.error}) **not met**")
+            continue
+        speed = mine.mb_s / reference.mb_s
+        small = mine.rss_growth < 5 * 2**20
+        lines.append(
+            f"{size} streamed {direction} under ASGI (HTTP transport) ≥ 80% of nginx's speed "
+            f"with < 5 MiB growth: {mine.mb_s:,.0f} vs {reference.mb_s:,.0f} MB/s = "
+            f"{speed:.0%} of nginx, +{mib(mine.rss_growth)} {verdict(speed >= 0.8 and small)}"
+        )
+    direct = results.get("direct")
+    if asgi.sse and direct and direct.sse:
+        for key, name in (("strangler_asgi_http", "HTTP"), ("strangler_asgi_wsgi", "in-process")):
+            sse = results[key].sse if key in results else None
+            if sse is None:
+                continue
+            added = sse.p50_us - direct.sse.p50_us
+            lines.append(
+                f"server-sent events under ASGI ({name}) within 1 ms of direct: p50 "
+                f"{sse.p50_us:.0f} µs vs {direct.sse.p50_us:.0f} µs = {added:+.0f} µs "
+                f"(p99 {sse.p99_us:.0f} vs {direct.sse.p99_us:.0f} µs) "
+                f"{verdict(added <= 1000)}"
+            )
     return lines
 
 
@@ -1162,6 +1340,8 @@ def main(argv: list[str] | None = None) -> int:
                     log(f"{front.label}: skipped ({front.skipped})")
             measure_load(run, workdir)
             measure_bodies(run)
+            log("server-sent events")
+            measure_events(run)
             log("HTTP clients")
             run.client_results = clients.measure_clients(
                 flask.url, settings.client_requests, settings.client_stream_size
@@ -1169,6 +1349,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         signal.alarm(0)
     machine["load after run"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    if args.write:
+        image = args.write.parent / "forwarding.png"
+        plot(run, image)
+        settings.plot = image.name
+        log(f"drew {image}")
     section = render(run)
     print(section)
     if args.json:

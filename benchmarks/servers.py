@@ -45,6 +45,8 @@ class Server:
     port: int
     process: subprocess.Popen[bytes]
     log: Path
+    # uvicorn without --workers serves in its own process: no separate worker.
+    single_process: bool = False
 
     @property
     def url(self) -> str:
@@ -53,6 +55,8 @@ class Server:
     def worker_pid(self) -> int:
         """PID of the (only) worker process: the one that handles requests."""
         pid = self.process.pid
+        if self.single_process:
+            return pid
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         if not children:
             raise RuntimeError(f"{self.name}: master {pid} has no worker process")
@@ -151,6 +155,40 @@ class Servers:
             **(env or {}),
         }
         server = self._spawn(name, argv, full_env, port)
+        wait_until_serving(server)
+        return server
+
+    def uvicorn(self, name: str, app: str, env: dict[str, str] | None = None) -> Server:
+        """Serve the ASGI ``app`` with uvicorn: one process, uvloop and httptools."""
+        port = free_port()
+        argv = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--timeout-keep-alive",
+            str(KEEP_ALIVE),
+            "--no-access-log",
+            "--no-server-header",
+            "--no-date-header",
+            "--log-level",
+            "warning",
+            app,
+        ]
+        full_env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")]),
+            **(env or {}),
+        }
+        server = self._spawn(name, argv, full_env, port)
+        server.single_process = True
         wait_until_serving(server)
         return server
 

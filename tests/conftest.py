@@ -130,6 +130,14 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
     raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
+    """A process's resident memory (or another /proc status field) in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} for {pid}")
+
+
 @dataclass
 class Front:
     """Django (the test project) served by gunicorn, forwarding to ``upstream``."""
@@ -184,6 +192,21 @@ def start_front(
     return Front(port, process)
 
 
+@contextlib.contextmanager
+def running_front(
+    upstream_url: str,
+    extra_env: dict[str, str] | None = None,
+    app: str = "tests.wsgi:application",
+) -> Iterator[Front]:
+    """``start_front`` for the length of a ``with`` block (a fixture's body)."""
+    server = start_front(upstream_url, extra_env, app=app)
+    try:
+        yield server
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def front(upstream: RunningServer) -> Iterator[Front]:
     """A live Django front door (gunicorn, one gthread worker) before the Flask upstream."""
@@ -191,6 +214,26 @@ def front(upstream: RunningServer) -> Iterator[Front]:
     yield server
     server.process.terminate()
     server.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def asgi_front(upstream: RunningServer) -> Iterator[Front]:
+    """A live Django front under uvicorn (``strangler.asgi``, one worker) before the upstream."""
+    from tests.asgi.fronts import start_asgi_front, stop
+
+    server = start_asgi_front(upstream.url)
+    yield server
+    stop(server)
+
+
+@pytest.fixture(scope="session")
+def asgi_in_process_front() -> Iterator[Front]:
+    """The same under uvicorn with the in-process transport (the app in a thread pool)."""
+    from tests.asgi.fronts import start_asgi_front, stop
+
+    server = start_asgi_front("wsgi:tests.legacy_wsgi:app")
+    yield server
+    stop(server)
 
 
 @dataclass

@@ -62,6 +62,14 @@ def hostile_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
         "/early-hints": ("103 Early Hints", []),
         "/switch": ("101 Switching Protocols", [("Upgrade", "websocket")]),
     }
+    bodies = {
+        "/short-body": ("200 OK", [("Content-Length", "10")], [b"ok"]),
+        "/long-body": ("200 OK", [("Content-Length", "2")], [b"ok, and a tail smuggled after"]),
+    }
+    if environ["PATH_INFO"] in bodies:
+        status, headers, body = bodies[environ["PATH_INFO"]]
+        start_response(status, headers)
+        return body
     status, headers = answers.get(environ["PATH_INFO"], ("200 OK", []))
     start_response(status, headers)
     return [b"ok"]

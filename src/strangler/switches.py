@@ -139,6 +139,13 @@ class SwitchTable:
         self._checked_at = -math.inf
         self._lock = threading.Lock()
 
+    def due(self) -> bool:
+        """Will the next ``get()`` read the cache or the database (I/O)?
+
+        For the ASGI entry, which must not do that I/O on its event loop.
+        """
+        return time.monotonic() - self._checked_at >= self.ttl
+
     def get(self) -> SwitchSet:
         """The switches, refreshed when older than the TTL (never blocks once loaded)."""
         if time.monotonic() - self._checked_at < self.ttl:

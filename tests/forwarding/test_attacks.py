@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.conftest import Front, start_front
+from tests.conftest import Front, running_front
 from tests.upstream import Recorded, RecordingServer
 
 pytestmark = pytest.mark.timeout(60)
@@ -84,10 +84,8 @@ FRONT_ENV = {
 @pytest.fixture(scope="module", params=list(APPS))
 def front(recorder: RecordingServer, request: pytest.FixtureRequest) -> Iterator[Front]:
     """A live front before the scripted upstream: middleware path, then fast path."""
-    server = start_front(recorder.url, FRONT_ENV, app=APPS[request.param])
-    yield server
-    server.process.terminate()
-    server.process.wait(timeout=10)
+    with running_front(recorder.url, FRONT_ENV, app=APPS[request.param]) as server:
+        yield server
 
 
 def exchange(front: Front, data: bytes, *, timeout: float = 10) -> bytes:
@@ -168,10 +166,8 @@ def every_front(recorder: RecordingServer, request: pytest.FixtureRequest) -> It
     """Middleware and fast path, each with the HTTP and the in-process transport."""
     app, transport = request.param
     upstream = recorder.url if transport == "http" else "wsgi:tests.legacy_wsgi:app"
-    server = start_front(upstream, app=APPS[app])
-    yield server
-    server.process.terminate()
-    server.process.wait(timeout=10)
+    with running_front(upstream, app=APPS[app]) as server:
+        yield server
 
 
 # Finding 2: one canonical path, the one Flask routes on.
@@ -195,6 +191,7 @@ def every_front(recorder: RecordingServer, request: pytest.FixtureRequest) -> It
         "/x/../billing/1",
         "/x/%2e%2e/billing/1",
         "/x/%2E%2E/%2e%2e/etc/passwd",
+        "/legacy/x#/../billing/1",
     ],
 )
 def test_a_django_owned_path_never_reaches_flask(
@@ -218,6 +215,25 @@ def test_paths_merely_resembling_django_ones_still_reach_flask(
         assert seen.request_line == f"GET {target} HTTP/1.1".encode()
 
 
+@pytest.mark.parametrize("path", ["/short-body", "/long-body"])
+def test_an_in_process_body_that_breaks_its_length_never_looks_complete(
+    hostile_in_process_front: Front, path: str
+) -> None:
+    answer = get(hostile_in_process_front, path)
+    assert b"smuggled" not in answer
+    if status_of(answer) == 502:
+        return  # broken before its first byte: the status could still say so
+    head, _, body = answer.partition(b"\r\n\r\n")
+    declared = [
+        int(line.partition(b":")[2])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    ]
+    # Cut short and the connection aborted: never the declared length with other bytes.
+    assert declared, answer
+    assert len(body) < declared[0], answer
+
+
 # Finding 9: a target that is not UTF-8 passes byte for byte.
 
 
@@ -234,10 +250,8 @@ def test_non_utf8_targets_reach_the_upstream_byte_for_byte(
 
 @pytest.fixture(scope="module", params=list(APPS))
 def in_process_front(request: pytest.FixtureRequest) -> Iterator[Front]:
-    server = start_front("wsgi:tests.legacy_wsgi:app", app=APPS[request.param])
-    yield server
-    server.process.terminate()
-    server.process.wait(timeout=10)
+    with running_front("wsgi:tests.legacy_wsgi:app", app=APPS[request.param]) as server:
+        yield server
 
 
 def test_non_utf8_targets_reach_an_in_process_app_byte_for_byte(in_process_front: Front) -> None:
@@ -284,12 +298,10 @@ def test_a_client_cannot_speak_for_a_proxy(front: Front, recorder: RecordingServ
 def behind_a_proxy(recorder: RecordingServer, request: pytest.FixtureRequest) -> Iterator[Front]:
     """A front whose peer (this test, on 127.0.0.1) is a trusted proxy."""
     extra = json.dumps({"TRUSTED_PROXIES": ["127.0.0.1/32"]})
-    server = start_front(
+    with running_front(
         recorder.url, {**FRONT_ENV, "STRANGLER_TEST_EXTRA": extra}, app=APPS[request.param]
-    )
-    yield server
-    server.process.terminate()
-    server.process.wait(timeout=10)
+    ) as server:
+        yield server
 
 
 def test_a_trusted_proxy_speaks_for_the_client_but_never_overrides_the_url(
@@ -364,10 +376,8 @@ def test_cr_in_the_upstream_reason_phrase_is_a_502_not_a_500(front: Front) -> No
 @pytest.fixture(scope="module", params=list(APPS))
 def hostile_in_process_front(request: pytest.FixtureRequest) -> Iterator[Front]:
     """A live front calling, in-process, an app that answers what HTTP/1.1 cannot carry."""
-    server = start_front("wsgi:tests.legacy_wsgi:hostile_app", app=APPS[request.param])
-    yield server
-    server.process.terminate()
-    server.process.wait(timeout=10)
+    with running_front("wsgi:tests.legacy_wsgi:hostile_app", app=APPS[request.param]) as server:
+        yield server
 
 
 @pytest.mark.parametrize("path", ["/cr-in-reason", "/cr-in-header", "/early-hints", "/switch"])
@@ -409,14 +419,18 @@ def test_a_bad_chunked_body_from_the_client_is_a_400_not_a_500(
 # Finding 5: slow clients.
 
 
-@pytest.fixture(scope="module", params=list(APPS))
+@pytest.fixture(
+    scope="module",
+    params=[(app, transport) for app in APPS for transport in ("http", "in-process")],
+    ids=lambda param: "-".join(param),
+)
 def impatient_front(recorder: RecordingServer, request: pytest.FixtureRequest) -> Iterator[Front]:
     """A front that waits at most one second for each piece of a client's body."""
+    app, transport = request.param
+    upstream = recorder.url if transport == "http" else "wsgi:tests.legacy_wsgi:app"
     extra = json.dumps({"CLIENT_BODY_TIMEOUT": 1.0})
-    server = start_front(recorder.url, {"STRANGLER_TEST_EXTRA": extra}, app=APPS[request.param])
-    yield server
-    server.process.terminate()
-    server.process.wait(timeout=10)
+    with running_front(upstream, {"STRANGLER_TEST_EXTRA": extra}, app=APPS[app]) as server:
+        yield server
 
 
 def test_slow_clients_get_a_408_and_never_hold_an_upstream_thread(
@@ -444,3 +458,18 @@ def test_slow_clients_get_a_408_and_never_hold_an_upstream_thread(
     assert requests_after(recorder, before) == []
     answer = get(impatient_front, "/legacy/after")
     assert status_of(answer) == 200, answer
+
+
+def test_a_client_stalling_in_a_large_body_gets_a_408(impatient_front: Front) -> None:
+    # Larger than the piece read ahead: the upstream request has begun when it stalls.
+    with socket.create_connection(("127.0.0.1", impatient_front.port), timeout=8) as sock:
+        sock.sendall(
+            b"PUT /legacy/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n\r\n"
+            + b"x" * 200_000
+        )
+        started = time.monotonic()
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert status_of(answer) == 408, answer
+    assert time.monotonic() - started < 6

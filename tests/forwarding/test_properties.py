@@ -24,9 +24,10 @@ wrong). Whatever comes, through the middleware and the WSGI fast path:
 A raw recording upstream (tests/reliability/wire.py) sees the bytes; a real
 Flask app (tests/reliability/legacy.py) on Werkzeug's server and in-process
 says which route it ran. Examples are derandomized so CI sees the same ones;
-``--hypothesis-show-statistics`` shows what happened to them. What fails
-today is set aside here and pinned as strict xfails, from one register:
-tests/reliability/known_failing.py.
+``--hypothesis-show-statistics`` shows what happened to them. The inputs of
+issue 7's findings and of the failures these properties found are pinned
+below (``pinned``): strict xfails while tests/reliability/known_failing.py
+lists them, plain regression cases once fixed (all of them are, now).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
 import pytest
-from hypothesis import HealthCheck, assume, event, example, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 from werkzeug.exceptions import HTTPException
@@ -46,7 +47,7 @@ from werkzeug.routing import RequestRedirect
 from strangler.identity.tokens import TokenVerifier, bound_target, load_verifying_key
 from tests.conftest import Front
 from tests.reliability.conftest import IN_PROCESS, start_reliability_front, stop_front
-from tests.reliability.known_failing import open_finding, pinned
+from tests.reliability.known_failing import pinned
 from tests.reliability.legacy import DJANGO_OWNED_ENDPOINTS, IDENTITY_HEADER, create_app
 from tests.reliability.wire import OK, Cut, RawRequest, RawResponse, RawUpstream, exchange
 from tests.upstream import RunningServer, serve
@@ -277,7 +278,6 @@ def check_target(
 def test_a_target_reaches_the_upstream_once_and_unchanged_or_is_refused(
     raw_front: Front, recorder: RawUpstream, verifier: TokenVerifier, method: str, target: bytes
 ) -> None:
-    assume(not (open_finding("fragment") and b"#" in target))
     check_target(raw_front, recorder, verifier, method, target)
 
 
@@ -469,7 +469,6 @@ def check_flask_route(front: Front, verifier: TokenVerifier, method: str, target
 def test_flask_never_runs_a_route_django_owns(
     flask_front: Front, verifier: TokenVerifier, method: str, target: bytes
 ) -> None:
-    assume(not (open_finding("fragment") and b"#" in target))
     check_flask_route(flask_front, verifier, method, target)
 
 
@@ -545,12 +544,6 @@ class UpstreamAnswer:
     reason: bytes
     body: bytes
     headers: tuple[tuple[bytes, bytes], ...]
-
-    @property
-    def cut_before_body(self) -> bool:
-        """Does the upstream close after its head, before any body byte it announced?"""
-        head, _, body = self.wire.rpartition(b"\r\n\r\n")
-        return self.cut and self.status is None and not body and b"Content-Length" in head
 
 
 _REASONS = {b"OK": True, b"": True, b"Custom Reason": True, b"caf\xe9": True, b"Bad\rReason": False}
@@ -686,7 +679,6 @@ def check_upstream_answer(
 def test_an_upstream_answer_arrives_exact_or_as_a_502_and_never_spills_over(
     scripted_front: Front, scripted: tuple[RawUpstream, ScriptedAnswers], answer: UpstreamAnswer
 ) -> None:
-    assume(not (open_finding("cut-before-body") and answer.cut_before_body))
     check_upstream_answer(scripted_front, scripted, answer)
 
 

@@ -75,23 +75,8 @@ class FlaskProcess:
             start_new_session=True,
         )
         wait_for_port(self.port, self.process)
-        self._wait_until_answering()
-
-    def _wait_until_answering(self, timeout: float = 30.0) -> None:
         # The master listens before its worker has booted: ready is when Flask answers.
-        deadline = time.monotonic() + timeout
-        while True:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-            try:
-                conn.request("GET", "/r/blob?size=1")
-                if conn.getresponse().status == 200:
-                    return
-            except (OSError, http.client.HTTPException):
-                if time.monotonic() > deadline:
-                    raise
-            finally:
-                conn.close()
-            time.sleep(0.05)
+        wait_until_answering(self.port, "/r/blob?size=1")
 
     def _signal(self, signum: int) -> None:
         assert self.process is not None
@@ -149,13 +134,38 @@ def flask_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskPro
 def start_reliability_front(
     upstream: str, entry: str, *, read_timeout: float = 10.0, signing_key: str | None = None
 ) -> Front:
-    """A gunicorn front with ``front_settings``, before ``upstream``, through ``entry``."""
+    """A gunicorn front with ``front_settings``, before ``upstream``, through ``entry``.
+
+    Returned once its worker answers (a page Django owns), not only once the
+    master listens: tests count the worker's descriptors and memory.
+    """
     env = {
         "DJANGO_SETTINGS_MODULE": "tests.reliability.front_settings",
         "STRANGLER_TEST_READ_TIMEOUT": str(read_timeout),
         "STRANGLER_TEST_SIGNING_KEY": signing_key or "",
     }
-    return start_front(upstream, extra_env=env, app=ENTRIES[entry])
+    front = start_front(upstream, extra_env=env, app=ENTRIES[entry])
+    wait_until_answering(front.port, "/ported/")
+    return front
+
+
+def wait_until_answering(port: int, target: str, timeout: float = 30.0) -> None:
+    """Wait until GET ``target`` on 127.0.0.1:``port`` is answered 200 (at most ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            conn.request("GET", target)
+            last = conn.getresponse().status
+            if last == 200:
+                return
+        except (OSError, http.client.HTTPException) as error:
+            last = error
+        finally:
+            conn.close()
+        time.sleep(0.05)
+    raise AssertionError(f"GET {target} on port {port} not answered 200 in {timeout}s: {last!r}")
 
 
 def stop_front(front: Front) -> None:

@@ -2,10 +2,11 @@
 
 Keys are issue 7's finding numbers, or a name for a failure outside the nine
 findings. A test of a listed failure is a strict xfail (``xfail_while_open``,
-``pinned``), so it fails the moment a fix lands; the property tests also set
-aside (``assume``) the inputs of a listed class, so they stay green on
-everything else. When a fix lands, its key leaves this dict, and every xfail
-and set-aside of it goes with it.
+``pinned``), so it fails the moment a fix lands; a property whose inputs
+include a listed class sets those inputs aside (``assume(not (open_finding(key)
+and ...))``) so it stays green on everything else. When a fix lands, its key
+leaves this dict and its xfails and set-asides go with it; a pinned case stays
+as a plain regression test.
 """
 
 from __future__ import annotations
@@ -13,16 +14,6 @@ from __future__ import annotations
 import pytest
 
 KNOWN_FAILING: dict[int | str, str] = {
-    "fragment": (
-        "not among the nine findings: a target with a raw '#' (invalid in a request "
-        "line) is forwarded rewritten from PATH_INFO, its '#...' dropped, instead of "
-        "byte for byte or refused with 400"
-    ),
-    "cut-before-body": (
-        "not among the nine findings: when the upstream closes after its head and "
-        "before the first body byte, the body iterator raises UpstreamStreamError before "
-        "the WSGI server has written the status line, and gunicorn answers 500"
-    ),
     "fail-fast": (
         "not among the nine findings and not built: the front has no notion of an "
         "upstream known to be down (no circuit breaker), so every request waits "

@@ -37,7 +37,7 @@ class Job:
         return (self.method, path, digest)
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity: one result is one request
 class Result:
     job: Job
     started: float
@@ -55,23 +55,26 @@ POST_BODY = 16 * 1024
 
 def mixed_jobs(count: int, *, prefix: str = "run") -> list[Job]:
     """``count`` requests: small, large and streamed downloads, uploads, counted POSTs."""
-    jobs: list[Job] = []
-    for number in range(count):
+    return list(itertools.islice(endless_jobs(prefix=prefix), count))
+
+
+def endless_jobs(*, prefix: str = "run") -> Iterator[Job]:
+    """The mix of ``mixed_jobs``, for as long as it is asked for (counted POSTs stay unique)."""
+    for number in itertools.count():
         seed = number % 8
         match number % 5:
             case 0 | 1:
-                jobs.append(Job("small", "GET", f"/r/blob?size={SMALL}&seed={seed}"))
+                yield Job("small", "GET", f"/r/blob?size={SMALL}&seed={seed}")
             case 2:
-                jobs.append(Job("large", "GET", f"/r/blob?size={LARGE}&seed={seed}"))
+                yield Job("large", "GET", f"/r/blob?size={LARGE}&seed={seed}")
             case 3:
-                jobs.append(Job("streamed", "GET", f"/r/chunks?size={STREAMED}"))
+                yield Job("streamed", "GET", f"/r/chunks?size={STREAMED}")
             case _:
                 body = blob(POST_BODY, seed)
                 if number % 2:
-                    jobs.append(Job("post", "POST", "/r/upload", body, chunked=number % 3 == 0))
+                    yield Job("post", "POST", "/r/upload", body, chunked=number % 3 == 0)
                 else:
-                    jobs.append(Job("count", "POST", f"/r/count?id={prefix}-{number}", body))
-    return jobs
+                    yield Job("count", "POST", f"/r/count?id={prefix}-{number}", body)
 
 
 def _send(conn: http.client.HTTPConnection, job: Job) -> tuple[int, str, bytes]:
@@ -94,29 +97,33 @@ def _send(conn: http.client.HTTPConnection, job: Job) -> tuple[int, str, bytes]:
 
 def run_load(
     port: int,
-    jobs: Sequence[Job],
+    jobs: Iterable[Job],
     connections: int,
     *,
     timeout: float = 30.0,
+    stop: threading.Event | None = None,
     on_result: Callable[[Result], None] | None = None,
+    limit: float = 1800.0,
 ) -> list[Result]:
-    """Make every request in ``jobs`` against 127.0.0.1:``port``; results in job order.
+    """Make the requests in ``jobs`` against 127.0.0.1:``port``, in the order they finish.
 
-    ``on_result`` is called with each result as it comes (from the workers' threads).
+    Ends when ``jobs`` runs out or ``stop`` is set (each connection finishes
+    the request it has under way), and within ``limit`` seconds in any case.
+    ``on_result`` is called with each result as it comes (from the workers'
+    threads).
     """
-    results: list[Result | None] = [None] * len(jobs)
-    numbered: Iterator[tuple[int, Job]] = iter(enumerate(jobs))
+    results: list[Result] = []
+    source: Iterator[Job] = iter(jobs)
     lock = threading.Lock()
 
     def worker() -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         try:
-            while True:
+            while stop is None or not stop.is_set():
                 with lock:
-                    item = next(numbered, None)
-                if item is None:
+                    job = next(source, None)
+                if job is None:
                     return
-                index, job = item
                 result = Result(job, started=time.monotonic(), ended=0.0)
                 try:
                     result.status, result.sha256, result.detail = _send(conn, job)
@@ -124,7 +131,8 @@ def run_load(
                     result.error = repr(error)
                     conn.close()  # reconnects on the next request
                 result.ended = time.monotonic()
-                results[index] = result
+                with lock:
+                    results.append(result)
                 if on_result is not None:
                     on_result(result)
         finally:
@@ -133,11 +141,11 @@ def run_load(
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(connections)]
     for thread in threads:
         thread.start()
+    deadline = time.monotonic() + limit
     for thread in threads:
-        thread.join(timeout=timeout * len(jobs))
-    missing = [i for i, result in enumerate(results) if result is None]
-    assert not missing, f"{len(missing)} requests never finished"
-    return [result for result in results if result is not None]
+        thread.join(timeout=max(deadline - time.monotonic(), 0))
+    assert not any(thread.is_alive() for thread in threads), f"load still running after {limit}s"
+    return results
 
 
 def expected_digests(port: int, jobs: Iterable[Job]) -> dict[tuple[str, str, str], str]:

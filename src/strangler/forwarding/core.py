@@ -21,13 +21,15 @@ path and a sent path drift apart, so there is none.
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections.abc import Iterator
 
 from django.http import HttpRequest, HttpResponseBase
 
 from ..conf import conf_cache, get_conf
-from .errors import ForwardingError
-from .headers import client_response_headers
+from .errors import ForwardingError, UpstreamStreamError, UpstreamUnavailable
+from .headers import Headers, client_response_headers
 from .messages import (
     IPNetwork,
     UpstreamRequest,
@@ -82,7 +84,6 @@ def prepare_request(request: HttpRequest, *, host: str, transport: Transport) ->
         trusted_proxies=trusted_proxies(),
         body_timeout=conf["CLIENT_BODY_TIMEOUT"],
     )
-    upstream_request.body = read_ahead(upstream_request.body)
     upstream_request.headers.extend(signer.sign(request, upstream_request))
     return upstream_request
 
@@ -100,21 +101,26 @@ def send_upstream(request: HttpRequest, *, host: str | None = None) -> UpstreamR
         host = request.get_host()
     try:
         upstream_request = prepare_request(request, host=host, transport=transport)
+        # The body's first piece before the upstream is contacted (the ASGI
+        # entry does the same from the ASGI server's messages).
+        upstream_request.body = read_ahead(upstream_request.body)
         response = transport.send(upstream_request)
+        response.body = _first_piece_read(response)
     except ForwardingError as error:
-        logger.error(
-            "forwarding %s %s to %s failed: %s (%s)",
-            request.method,
-            request.path,
-            transport.name,
-            error.reason,
-            error.__cause__ or error.code,
-        )
+        log_failure(request, transport, error)
         raise
+    response.headers = client_headers(request, response.headers, host=host, transport=transport)
+    return response
+
+
+def client_headers(
+    request: HttpRequest, headers: Headers, *, host: str, transport: Transport
+) -> Headers:
+    """The upstream answer's headers as the client gets them (step 4, pure)."""
     conf = get_conf()
     address = transport.address
-    response.headers = client_response_headers(
-        response.headers,
+    return client_response_headers(
+        headers,
         upstream_origin=address.origin if address is not None else None,
         upstream_base_path=address.base_path if address is not None else "",
         upstream_host=address.host if address is not None else "",
@@ -123,7 +129,36 @@ def send_upstream(request: HttpRequest, *, host: str | None = None) -> UpstreamR
         rewrite_cookie_domain=conf["REWRITE_COOKIE_DOMAIN"],
         added=conf["RESPONSE_HEADERS"],
     )
-    return response
+
+
+def log_failure(request: HttpRequest, transport: Transport, error: ForwardingError) -> None:
+    """The one log line of a failed forward: route, upstream, cause (never a token)."""
+    logger.error(
+        "forwarding %s %s to %s failed: %s (%s)",
+        request.method,
+        request.path,
+        transport.name,
+        error.reason,
+        error.__cause__ or error.code,
+    )
+
+
+def _first_piece_read(response: UpstreamResponse) -> Iterator[bytes]:
+    """The body with its first piece read now, while the status can still change.
+
+    A WSGI server sends the status line with the first piece of the body; a
+    body that fails before it (cut, longer than its Content-Length) is then
+    a 502 rather than the server's own 500. Nothing is delayed: no server
+    would send the head before that piece anyway.
+    """
+    try:
+        first = next(response.body, None)
+    except UpstreamStreamError as exc:
+        response.close()
+        raise UpstreamUnavailable("the upstream application sent an invalid response") from exc
+    if first is None:
+        return iter(())
+    return itertools.chain((first,), response.body)
 
 
 def forward_request(request: HttpRequest) -> HttpResponseBase:

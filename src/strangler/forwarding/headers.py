@@ -3,7 +3,8 @@
 Pure functions over plain lists of ``(name, value)`` pairs and WSGI environs,
 with no framework imports, so the HTTP and the in-process transports apply
 exactly the same rules. Values stay ``str`` decoded as ISO-8859-1, which is how
-both WSGI and ``http.client`` carry header bytes, so nothing is re-encoded.
+both WSGI and the HTTP transport (``http11.py``) carry header bytes, so
+nothing is re-encoded.
 """
 
 from __future__ import annotations
@@ -77,7 +78,9 @@ OVERRIDES = frozenset(
 _NOT_FORWARDED_UP = HOP_BY_HOP | FRAMING | OVERRIDES | {"expect"}
 
 # Set by the front for this hop; a trusted proxy's copies are replaced too.
-_SET_BY_FRONT = ("x-forwarded-proto", "x-forwarded-host", "x-forwarded-prefix")
+_REPLACED_BY_FRONT = frozenset(
+    {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-prefix"}
+)
 
 
 def connection_tokens(value: str | None) -> set[str]:
@@ -170,11 +173,7 @@ def add_forwarded_headers(
     replace any earlier value.
     """
     previous_for = [value for name, value in headers if name.lower() == "x-forwarded-for"]
-    kept = [
-        (name, value)
-        for name, value in headers
-        if name.lower() not in _SET_BY_FRONT and name.lower() != "x-forwarded-for"
-    ]
+    kept = [(name, value) for name, value in headers if name.lower() not in _REPLACED_BY_FRONT]
     chain = ", ".join([*previous_for, client_addr]) if client_addr else ", ".join(previous_for)
     if chain:
         kept.append(("X-Forwarded-For", chain))

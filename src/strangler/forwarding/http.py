@@ -6,11 +6,13 @@ standard library's ``http.client``, which a proxy cannot make strict
 enough: it takes ``103 Early Hints`` for the final answer (the real one is
 left on a pooled connection for the next user), reads a bare CR in a header
 as a line break, and accepts a ``Content-Length`` next to chunked framing.
-Measured (``benchmarks/forwarding.py``, docs/benchmarks.md), writing the head
-ourselves and parsing it with one split also costs less CPU per request
-than ``http.client``'s ``email``-based parser, and far less than urllib3 or
-httpx, whose extra features (redirects, retries, decoding, re-encoding the
-target: ``%2f`` becomes ``%2F``) are what a proxy has to switch off. What
+Measured (``benchmarks/forwarding_cpu.py``, docs/benchmarks.md, "Forwarding
+hardening"), writing the head ourselves and parsing it with one split also
+costs less CPU per request than ``http.client`` did (its header parser is
+the ``email`` package's), and urllib3 and httpx cost more than
+``http.client`` (``benchmarks/clients.py``); their extra features
+(redirects, retries, decoding, re-encoding the target: ``%2f`` becomes
+``%2F``) are what a proxy has to switch off. What
 is ours: the pool, the retry rule (only idempotent requests, only when
 nothing reached the upstream), and the mapping of failures to 502/504.
 """
@@ -374,7 +376,7 @@ class HttpTransport:
         return UpstreamResponse(
             status=head.status,
             reason=head.reason,
-            headers=_client_framing(head),
+            headers=client_framing(head),
             body=body(),
             close=close,
         )
@@ -427,8 +429,12 @@ def _read_body(conn: UpstreamConnection, head: ResponseHead, chunk_size: int) ->
             yield data
 
 
-def _client_framing(head: ResponseHead) -> Headers:
-    # One Content-Length for the client, as validated (duplicates were equal).
+def client_framing(head: ResponseHead) -> Headers:
+    """The answer's headers for the client: one Content-Length, as validated.
+
+    Shared with the async transport (``async_http.py``).
+    """
+    # Duplicates were checked equal by parse_response_head.
     if head.framing != "length":
         return head.headers
     headers: Headers = []

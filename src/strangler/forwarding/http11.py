@@ -141,7 +141,7 @@ def parse_response_head(data: bytes, *, request_method: str) -> ResponseHead:
         if _BAD_VALUE.search(value):
             raise InvalidResponse(f"control character in header {name.decode('latin-1')!r}")
         headers.append((name.decode("latin-1"), value.strip(_OWS).decode("latin-1")))
-    framing, length = _framing(status, headers, request_method)
+    framing, length = response_framing(status, headers, request_method)
     keep_alive = minor == b"1" and framing != "close" and not _says_close(headers)
     return ResponseHead(status, reason.decode("latin-1"), headers, framing, length, keep_alive)
 
@@ -150,7 +150,11 @@ def _says_close(headers: Headers) -> bool:
     return any(name.lower() == "connection" and "close" in value.lower() for name, value in headers)
 
 
-def _framing(status: int, headers: Headers, method: str) -> tuple[Framing, int | None]:
+def response_framing(status: int, headers: Headers, method: str) -> tuple[Framing, int | None]:
+    """How an answer's body is framed (RFC 9112 §6.3), and its length for "length".
+
+    Raises ``InvalidResponse`` when the framing is ambiguous.
+    """
     lengths: list[str] = []
     codings: list[str] = []
     for name, value in headers:
@@ -185,13 +189,14 @@ def check_final_response(status: int, reason: str, headers: Headers) -> None:
     """
     if not 200 <= status <= 999:
         raise InvalidResponse(f"status {status} cannot be a final answer")
-    if _BAD_VALUE_TEXT.search(reason):
-        raise InvalidResponse("control character in the reason phrase")
-    names = "".join(name for name, _ in headers)
-    if (names and not _TOKENS_TEXT.fullmatch(names)) or _BAD_VALUE_TEXT.search(
-        "".join(value for _, value in headers)
-    ):
-        raise InvalidResponse("invalid header name or value")
+    # One regex over all names and one over the reason and all values.
+    names = [name for name, _ in headers]
+    values = [value for _, value in headers]
+    values.append(reason)
+    if _BAD_VALUE_TEXT.search("".join(values)):
+        raise InvalidResponse("control character in the reason phrase or a header value")
+    if names and not _TOKENS_TEXT.fullmatch("".join(names)):
+        raise InvalidResponse("invalid header name")
 
 
 def parse_chunk_size(line: bytes) -> int:

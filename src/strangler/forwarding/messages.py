@@ -128,7 +128,10 @@ def request_target(environ: Mapping[str, Any]) -> str:
 
 
 def request_body(
-    environ: Mapping[str, Any], chunk_size: int, timeout: float | None = None
+    environ: Mapping[str, Any],
+    chunk_size: int,
+    timeout: float | None = None,
+    stream: IO[bytes] | None = None,
 ) -> tuple[Iterable[bytes] | None, int | None]:
     """The client's body as ``(chunks, length)``, streamed, never buffered whole.
 
@@ -140,9 +143,14 @@ def request_body(
     ``timeout`` bounds the wait for each piece of the body (a client that
     stops sending gets a 408), where the server lets us reach its socket
     (gunicorn's ``gunicorn.socket``); it is separate from the upstream's
-    ``READ_TIMEOUT``.
+    ``READ_TIMEOUT``. ``stream`` is the body's file when ``environ`` has no
+    ``wsgi.input`` (an ASGI request's body).
     """
-    stream = ClientBody(environ["wsgi.input"], environ.get("gunicorn.socket"), timeout)
+    body = ClientBody(
+        stream if stream is not None else environ["wsgi.input"],
+        environ.get("gunicorn.socket"),
+        timeout,
+    )
     length_value = environ.get("CONTENT_LENGTH") or ""
     if length_value:
         try:
@@ -153,13 +161,13 @@ def request_body(
             raise BadRequestBody(400, f"invalid Content-Length {length_value!r}")
         if length == 0:
             return None, 0
-        return _read_exactly(stream, length, chunk_size), length
+        return _read_exactly(body, length, chunk_size), length
     if "chunked" in (environ.get("HTTP_TRANSFER_ENCODING") or "").lower():
         if not environ.get("wsgi.input_terminated"):
             raise BadRequestBody(
                 411, "a chunked request body needs a server that de-chunks it (gunicorn, uWSGI)"
             )
-        return _read_to_end(stream, chunk_size), None
+        return _read_to_end(body, chunk_size), None
     return None, None
 
 
@@ -251,6 +259,7 @@ def build_upstream_request(
     strip_headers: Iterable[str] = (),
     trusted_proxies: Collection[IPNetwork] = (),
     body_timeout: float | None = None,
+    body_stream: IO[bytes] | None = None,
 ) -> UpstreamRequest:
     """Turn a client's WSGI environ into the one request to send upstream.
 
@@ -264,6 +273,8 @@ def build_upstream_request(
     after this, over the final target. Proxy headers (``Forwarded``,
     ``X-Real-IP``, ``X-Forwarded-*``...) are kept only from a peer in
     ``trusted_proxies``. ``body_timeout`` bounds each wait for the client's body.
+    ``environ`` may be an ASGI request's ``META`` (no ``wsgi.input``): pass its
+    body file as ``body_stream``.
     """
     client_addr = environ.get("REMOTE_ADDR", "") or ""
     headers = headers_from_environ(
@@ -279,7 +290,7 @@ def build_upstream_request(
             host=host,
             prefix=environ.get("SCRIPT_NAME", "") or "",
         )
-    body, length = request_body(environ, chunk_size, body_timeout)
+    body, length = request_body(environ, chunk_size, body_timeout, body_stream)
     method = environ.get("REQUEST_METHOD", "GET")
     return UpstreamRequest(
         method=method,

@@ -81,5 +81,13 @@ def client_target(request: HttpRequest) -> str:
 
 
 def request_path(request: HttpRequest) -> str:
-    """The canonical path of ``request`` (see :func:`canonical_path`); raises ``AmbiguousPath``."""
+    """The canonical path of ``request`` (see :func:`canonical_path`); raises ``AmbiguousPath``.
+
+    A raw request line with a ``#`` is refused too: a fragment is not part
+    of a request target (RFC 9112 §3.2), servers drop it from ``PATH_INFO``
+    but not from the raw line, so the two would disagree.
+    """
+    raw = request.META.get("RAW_URI") or request.META.get("REQUEST_URI")
+    if isinstance(raw, str) and "#" in raw:
+        raise AmbiguousPath("'#' in the request target")
     return canonical_path(client_target(request).partition("?")[0])

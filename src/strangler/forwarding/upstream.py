@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
+    from .async_http import AsyncHttpTransport
+    from .async_wsgi import AsyncWsgiTransport
     from .transport import Transport
 
 WSGI_PREFIX = "wsgi:"
@@ -58,15 +60,25 @@ class HttpUpstream:
         """A pooled HTTP transport to this upstream, tuned by ``conf`` (``get_conf()``)."""
         from .http import HttpTransport
 
-        return HttpTransport(
-            self,
-            pool_size=conf["POOL_SIZE"],
-            connect_timeout=conf["CONNECT_TIMEOUT"],
-            read_timeout=conf["READ_TIMEOUT"],
-            retries=conf["RETRIES"],
-            chunk_size=conf["CHUNK_SIZE"],
-            preserve_host=conf["PRESERVE_HOST"],
-        )
+        return HttpTransport(self, **_http_options(conf))
+
+    def open_async_transport(self, conf: dict[str, Any]) -> AsyncHttpTransport:
+        """The same, for an event loop (the ASGI entry), with the same options."""
+        from .async_http import AsyncHttpTransport
+
+        return AsyncHttpTransport(self, **_http_options(conf))
+
+
+def _http_options(conf: dict[str, Any]) -> dict[str, Any]:
+    """The settings an HTTP transport, blocking or async, is tuned by."""
+    return {
+        "pool_size": conf["POOL_SIZE"],
+        "connect_timeout": conf["CONNECT_TIMEOUT"],
+        "read_timeout": conf["READ_TIMEOUT"],
+        "retries": conf["RETRIES"],
+        "chunk_size": conf["CHUNK_SIZE"],
+        "preserve_host": conf["PRESERVE_HOST"],
+    }
 
 
 @dataclass(frozen=True)
@@ -104,6 +116,15 @@ class WsgiUpstream:
         from .wsgi import WsgiTransport
 
         return WsgiTransport(self.load(), name=str(self))
+
+    def open_async_transport(self, conf: dict[str, Any]) -> AsyncWsgiTransport:
+        """The in-process transport for an event loop: the app in ``ASGI_THREADS`` threads."""
+        from .async_wsgi import AsyncWsgiTransport
+        from .wsgi import WsgiTransport
+
+        return AsyncWsgiTransport(
+            WsgiTransport(self.load(), name=str(self)), threads=conf["ASGI_THREADS"]
+        )
 
 
 Upstream = HttpUpstream | WsgiUpstream

@@ -11,6 +11,7 @@ back, and the iterable's ``close()`` is always called, as PEP 3333 requires.
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -20,7 +21,7 @@ from urllib.parse import unquote
 
 from .errors import ForwardingError, UpstreamStreamError, UpstreamUnavailable
 from .headers import environ_key
-from .http11 import check_final_response
+from .http11 import InvalidResponse, check_final_response, response_framing
 from .messages import UpstreamRequest, UpstreamResponse
 from .upstream import HttpUpstream
 
@@ -180,6 +181,8 @@ class WsgiTransport:
         try:
             status = int(status_code)
             check_final_response(status, reason, headers)
+            # A declared length is a promise the body must keep, as over HTTP.
+            framing, length = response_framing(status, headers, request.method)
         except (ValueError, TypeError) as exc:  # InvalidResponse is a ValueError
             _close(result)
             logger.error(
@@ -199,10 +202,13 @@ class WsgiTransport:
                 _close(result)
 
         def body() -> Iterator[bytes]:
-            yield from written
-            yield from first
             try:
-                yield from iterator
+                if framing == "length":
+                    yield from _exactly(length or 0, itertools.chain(written, first, iterator))
+                elif framing != "none":
+                    yield from written
+                    yield from first
+                    yield from iterator
             except Exception as exc:
                 logger.exception(
                     "in-process upstream %s failed mid-response for %s %s",
@@ -221,6 +227,18 @@ class WsgiTransport:
             body=body(),
             close=close,
         )
+
+
+def _exactly(length: int, pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """The app's body, which must be ``length`` bytes (its ``Content-Length``)."""
+    remaining = length
+    for piece in pieces:
+        if len(piece) > remaining:
+            raise InvalidResponse(f"body longer than its Content-Length ({length})")
+        remaining -= len(piece)
+        yield piece
+    if remaining:
+        raise InvalidResponse(f"body {remaining} bytes shorter than its Content-Length")
 
 
 def _raise_body_failure(reader: object) -> None:
