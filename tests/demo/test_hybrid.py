@@ -5,9 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+import subprocess
+import sys
+import time
 import uuid
 
+from tests.conftest import ROOT
 from tests.demo.conftest import Demo, Visitor, query_one
 
 
@@ -173,3 +178,30 @@ def test_ported_get_with_its_post_still_in_flask(demo: Demo, visitor: Visitor) -
     log = "".join(demo.output)
     assert not re.search(r"flask\s+GET /api/samples[ ?/]", log)
     assert re.search(r"django\s+GET /api/samples\?per_page=5 HTTP/1.1 200", log)
+
+
+def test_the_shadowed_route_matches_flask(demo: Demo, visitor: Visitor) -> None:
+    """Django answers GET /api/experiments; Flask's answer to the same request is compared."""
+    visitor.log_in("sam", "sam-labs-demo")
+    for page in (1, 2):
+        answer = visitor.get(f"/api/experiments?per_page=5&page={page}")
+        assert answer.status == 200
+        assert len(json.loads(answer.body)["items"]) == 5
+    env = {
+        "PATH": os.environ["PATH"],
+        "LABS_VAR": str(demo.var),
+        "PYTHONPATH": str(ROOT / "src"),
+        "DJANGO_SETTINGS_MODULE": "examples.labs.site.settings",
+    }
+    deadline = time.monotonic() + 30
+    while True:
+        listed = subprocess.run(
+            [sys.executable, str(ROOT / "examples/labs/manage.py"), "strangler_shadow", "--json"],
+            env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        report = json.loads(listed.stdout)
+        if report["compared"] >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert report["compared"] >= 2
+    assert report["differences"] == []

@@ -86,7 +86,7 @@ def sample_detail(request: HttpRequest, sample_id: int) -> JsonResponse:
 
 @require_safe
 def experiment_list(request: HttpRequest) -> JsonResponse:
-    """``GET /api/experiments``, ported; Flask still answers it (a ROUTES rule) until trusted."""
+    """``GET /api/experiments``, ported and in shadow: Flask's answer is compared with it."""
     arguments = page_arguments(request)
     if isinstance(arguments, JsonResponse):
         return arguments
