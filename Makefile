@@ -32,9 +32,21 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-## demo: run the demo Flask app behind Django (http://127.0.0.1:8000)
-demo: $(STAMP)
-	$(BIN)/python examples/labs/run_demo.py
+## demo: the legacy Flask app behind Django, in a virtualenv of its own (make demo PORT=8000 FLASK_PORT=5000)
+PORT ?= 8000
+FLASK_PORT ?= 5000
+DEMO_VENV ?= .venv-demo
+DEMO_STAMP := $(DEMO_VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+$(DEMO_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/pip install $(PIP_FLAGS) --upgrade pip
+	$(DEMO_VENV)/bin/pip install $(PIP_FLAGS) -e '.[demo]'
+	rm -f $(DEMO_VENV)/.installed-*
+	touch $@
+
+demo: $(DEMO_STAMP)
+	$(DEMO_VENV)/bin/python examples/labs/run_demo.py --port $(PORT) --flask-port $(FLASK_PORT)
 
 ## bench: run the benchmarks side by side and write docs/benchmarks.md
 bench: $(STAMP)
@@ -50,4 +62,4 @@ test-matrix:
 	$(MAKE) test VENV=.venv-dj6-py312 PYTHON=$(PYTHON312) DJANGO='Django>=6.0,<6.1'
 
 clean:
-	rm -rf .venv .venv-dj52-py311 .venv-dj6-py312 .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .venv .venv-demo .venv-dj52-py311 .venv-dj6-py312 .mypy_cache .ruff_cache .pytest_cache

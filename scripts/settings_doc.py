@@ -13,8 +13,8 @@ CONF = Path(__file__).resolve().parent.parent / "src/strangler/conf.py"
 INTRO = """# Settings
 
 Everything is one dict, `STRANGLER = {...}`, in your Django settings. Keys left out take
-the defaults below; `IDENTITY` is merged key by key over its own defaults. The source of
-truth is `src/strangler/conf.py` (this page is generated from it by
+the defaults below; `IDENTITY` and `SHADOW` are merged key by key over their own
+defaults. The source of truth is `src/strangler/conf.py` (this page is generated from it by
 `scripts/settings_doc.py`); `manage.py check` reports unknown keys and bad values
 (see [checks.md](checks.md)).
 """
@@ -52,6 +52,7 @@ def render() -> str:
             "FLASK_SESSION_DEFAULTS",
         ),
         ('`IDENTITY["LEGACY_USERS"]` (the Flask app\'s own users table)', "LEGACY_USERS_DEFAULTS"),
+        ('`SHADOW` (shadow mode and recording, see [shadow.md](shadow.md))', "SHADOW_DEFAULTS"),
     ):
         out += ["", f"## {title}", "", "| key | default | meaning |", "|---|---|---|"]
         out += [f"| `{k}` | `{d}` | {c} |" for k, d, c in rows(source, name)]

@@ -16,3 +16,7 @@ class RouteSwitchAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_filter = ("owner",)
     search_fields = ("pattern", "note")
     ordering = ("pk",)  # the order the front door tries them: the first match wins
+
+
+# Shadow mode's tables (differences, tallies, recorded requests), read-only.
+from .shadow import admin as shadow_admin  # noqa: E402, F401

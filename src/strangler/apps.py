@@ -22,6 +22,7 @@ class StranglerConfig(AppConfig):
         from .forwarding.signing import register_signer
         from .identity import checks as identity_checks  # noqa: F401  (E020-E039)
         from .identity.issuer import IdentitySigner
+        from .shadow import checks as shadow_checks  # noqa: F401  (E070-E079)
 
         register_signer(IdentitySigner())
         if apps.is_installed("django.contrib.auth"):

@@ -17,6 +17,7 @@ checks in ``strangler.checks``, not here, so that a typo is reported by
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -87,6 +88,43 @@ FLASK_SESSION_DEFAULTS: dict[str, Any] = {
     "UNTIL": None,
 }
 
+# STRANGLER["SHADOW"]: compare ported views with Flask on real traffic (docs/shadow.md).
+SHADOW_DEFAULTS: dict[str, Any] = {
+    # Share (0.0-1.0) of a shadow route's requests replayed to Flask and compared.
+    "SAMPLE": 1.0,
+    # Per-route overrides, pattern -> {"SAMPLE": 0.1, "IGNORE": [...], "METHODS": ["POST"]}.
+    # METHODS opts unsafe methods in: Flask then runs the write a second time. Read the docs.
+    "ROUTES": {},
+    # Field patterns left out of every comparison, e.g. ["body.**.updated_at"].
+    "IGNORE": [],
+    # Response headers whose values are compared (status and body always are).
+    "HEADERS": ["Content-Type", "Location", "Content-Disposition", "Cache-Control"],
+    # Shadowed requests waiting for a worker; when full, new ones are dropped and counted.
+    "QUEUE_SIZE": 1000,
+    # Worker threads per process sending shadowed requests to Flask.
+    "WORKERS": 2,
+    # The first N requests of each route are sent to Flask twice, to learn noisy fields.
+    "NOISE_WARMUP": 5,
+    # Share of later requests also sent twice, to keep learning noise.
+    "NOISE_SAMPLE": 0.05,
+    # Answers larger than this (bytes) have only their status and headers compared.
+    "MAX_BODY": 1024 * 1024,
+    # Request bodies larger than this (bytes) are not replayed (opted-in unsafe methods).
+    "MAX_REQUEST_BODY": 64 * 1024,
+    # Characters of each answer's body stored with a difference (redacted first).
+    "STORED_BODY": 16 * 1024,
+    # Differences kept in the database; older ones are deleted.
+    "KEEP": 1000,
+    # More header, query-parameter and JSON key names to redact before storing.
+    "REDACT": [],
+    # Share (0.0-1.0) of safe forwarded requests recorded for strangler_replay; 0 is off.
+    "RECORD": 0.0,
+    # Patterns of the forwarded routes recorded; empty records every route.
+    "RECORD_ROUTES": [],
+    # Recorded requests kept in the database; older ones are deleted.
+    "RECORD_KEEP": 10000,
+}
+
 DEFAULTS: dict[str, Any] = {
     # Where unported requests go: Flask's base URL, or "wsgi:package.module:app"
     # to call the Flask WSGI app in-process without a socket.
@@ -140,10 +178,12 @@ DEFAULTS: dict[str, Any] = {
     "SQLALCHEMY_METADATA": None,
     # The identity token minted for every forwarded request (see IDENTITY_DEFAULTS).
     "IDENTITY": IDENTITY_DEFAULTS,
+    # Shadow mode and request recording (see SHADOW_DEFAULTS).
+    "SHADOW": SHADOW_DEFAULTS,
 }
 
 # Keys whose value is a dict merged key by key over its own defaults.
-NESTED = {"IDENTITY": IDENTITY_DEFAULTS}
+NESTED = {"IDENTITY": IDENTITY_DEFAULTS, "SHADOW": SHADOW_DEFAULTS}
 
 
 _T = TypeVar("_T")
@@ -163,13 +203,19 @@ class ConfCached(Generic[_T]):
     def __init__(self, build: Callable[[], _T]) -> None:
         self._build = build
         self._value: _T = _MISSING
+        self._lock = threading.Lock()
         self.__doc__ = build.__doc__
         _registry.append(self)
 
     def __call__(self) -> _T:
         value = self._value
         if value is _MISSING:
-            value = self._value = self._build()
+            # Built once even when threads ask at once (a server's request threads,
+            # shadow's workers): two worker pools or two noise models must not exist.
+            with self._lock:
+                value = self._value
+                if value is _MISSING:
+                    value = self._value = self._build()
         return value
 
     def cache_clear(self) -> None:

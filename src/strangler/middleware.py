@@ -17,6 +17,8 @@ from .forwarding import forward_request
 from .forwarding.paths import AmbiguousPath
 from .forwarding.response import error_response
 from .routing import decide_request
+from .shadow.live import answer_in_shadow
+from .shadow.record import record_forwarded
 from .traffic import HANDED_TO_FLASK, record_request
 
 
@@ -41,7 +43,11 @@ class StranglerMiddleware:
             # Inner code (the shadow replay) reads it with recorded_decision().
             record_decision(request.META, decision)
         if decision.owner == "flask":
+            record_forwarded(request)  # opt-in, for strangler_replay; never waits
             response = forward_request(request)
+        elif decision.owner == "shadow":
+            # Django answers; a copy goes to Flask off the request path and is compared.
+            response = answer_in_shadow(request, self.get_response)
         else:
             response = self.get_response(request)
         handed = getattr(request, HANDED_TO_FLASK, False)

@@ -3,6 +3,7 @@
 ``RouteSwitch``: a run-time override of who answers a route, editable in the
 admin and with ``manage.py strangler_switch``; it wins over ``STRANGLER["ROUTES"]``.
 ``FlaskLoginEnd`` (the cut-over's memory) lives with identity, in ``identity/models.py``.
+Shadow mode's models are defined in ``strangler.shadow.models``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from django.db import models
 
 from .identity.models import FlaskLoginEnd
 
-__all__ = ["FlaskLoginEnd", "RouteSwitch"]
+# Shadow mode's tables (migration 0003_shadow) live beside the code that uses them.
+from .shadow.models import RecordedRequest, ShadowDifference, ShadowTally
+
+__all__ = ["FlaskLoginEnd", "RecordedRequest", "RouteSwitch", "ShadowDifference", "ShadowTally"]
 
 
 class RouteSwitch(models.Model):

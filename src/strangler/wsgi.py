@@ -38,6 +38,7 @@ from .forwarding.paths import AmbiguousPath
 from .forwarding.response import error_response
 from .forwarding.signing import get_signer
 from .routing import decide_request
+from .shadow.record import record, wants_recording
 from .traffic import record_request
 
 StartResponse = Callable[..., Any]
@@ -66,10 +67,14 @@ class StranglerWSGIHandler:
             # Django's own 400 (and its security log line), as without this handler.
             return self.django_app(environ, start_response)
         started = perf_counter()
-        # Django code (the session, the user) runs only when the signer needs it.
-        with_signals = get_signer().runs_django_code()
+        # Django code (the session, the user) runs only when the signer or a
+        # recording (opt-in, for strangler_replay) needs it.
+        recording = wants_recording(request)
+        with_signals = recording or get_signer().runs_django_code()
         if with_signals:
             request_started.send(sender=self.__class__, environ=environ)
+        if recording:
+            record(request)
         try:
             upstream = send_upstream(request, host=host)
         except ForwardingError as error:

@@ -5,7 +5,8 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("strangler", "0001_initial"),
+        # Chained after shadow's tables (the numbering's order) so the app has one leaf.
+        ("strangler", "0003_shadow"),
     ]
 
     operations = [

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from ..conf import get_conf
 from ..inventory import FlaskAppError, Inventory, build_inventory
 from ..models import RouteSwitch
+from ..shadow.status import shadow_status
 from ..traffic import hits_by_route, read_traffic, stats_for
 from .metrics import render_metrics
 
@@ -63,6 +64,7 @@ def status_page(request: HttpRequest) -> HttpResponse:
         else round(inventory.progress_traffic * 100, 1),
         "top": top,
         "chart_height": len(top) * 20,
+        "shadow": shadow_status(),
     }
     return render(request, "strangler/status.html", context)
 

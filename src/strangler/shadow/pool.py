@@ -1,0 +1,127 @@
+"""A bounded queue and a few worker threads: shadow work happens off the request path.
+
+The user's request only ever calls ``submit``, which never waits: when the
+queue is full the job is dropped and counted, because a slow or down Flask
+must not slow the users Django is already answering. Workers start on the
+first submit (after a server forks its workers, never before) and are
+daemon threads, so a stopping process does not wait for comparisons.
+No framework imports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import sys
+import threading
+from collections.abc import Callable
+
+logger = logging.getLogger("strangler.shadow")
+
+Job = Callable[[], None]
+
+
+class WorkerPool:
+    """``workers`` threads running jobs from a queue of at most ``size`` waiting jobs."""
+
+    def __init__(self, *, size: int, workers: int, name: str = "strangler-shadow") -> None:
+        self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=size)
+        self._workers = workers
+        self._name = name
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._dropped: dict[str, int] = {}
+        self._closed = False
+
+    def submit(self, job: Job, *, key: str | None = None) -> bool:
+        """Queue ``job``; when the queue is full, return False and count a drop for ``key``.
+
+        Never blocks. ``key`` (the route) says where the drop is counted;
+        None drops without counting.
+        """
+        if not self._threads:
+            self._start()
+        try:
+            if self._closed:
+                raise queue.Full
+            self._queue.put_nowait(job)
+        except queue.Full:
+            if key is not None:
+                with self._lock:
+                    self._dropped[key] = self._dropped.get(key, 0) + 1
+            return False
+        return True
+
+    def take_dropped(self) -> dict[str, int]:
+        """Drops per key since the last call (for storing; the counts restart at 0)."""
+        with self._lock:
+            dropped, self._dropped = self._dropped, {}
+        return dropped
+
+    @property
+    def waiting(self) -> int:
+        """Jobs queued and not yet started (approximate, for the status page)."""
+        return self._queue.qsize()
+
+    def join(self) -> None:
+        """Wait until every queued job has run (tests and the replay command)."""
+        self._queue.join()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Let queued jobs finish, then stop the workers (settings changed, tests)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            threads = list(self._threads)
+        for _ in threads:
+            self._queue.put(None)
+        for thread in threads:
+            thread.join(timeout)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._threads or self._closed:
+                return
+            # A request thread waits for a busy worker to hand the GIL over for up
+            # to the switch interval (5 ms by default, ten times a small request).
+            if sys.getswitchinterval() > SWITCH_INTERVAL:
+                sys.setswitchinterval(SWITCH_INTERVAL)
+            for number in range(self._workers):
+                thread = threading.Thread(
+                    target=self._work, name=f"{self._name}-{number}", daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
+
+    def _work(self) -> None:
+        _lower_priority()
+        while True:
+            job = self._queue.get()
+            try:
+                if job is None:
+                    return
+                job()
+            except Exception:
+                # A failing comparison must not kill the worker (and so shadow mode).
+                logger.exception("shadow job failed")
+            finally:
+                self._queue.task_done()
+
+
+# Seconds a thread may hold the GIL while another waits, once shadow workers run.
+SWITCH_INTERVAL = 0.0005
+# Nice value of the worker threads: the user's requests come first for the CPU.
+WORKER_NICE = 10
+
+
+def _lower_priority() -> None:
+    """Give this thread (only) a lower CPU priority, where the OS allows it.
+
+    On Linux a thread has its own nice value, so the request threads keep
+    theirs. Best effort: elsewhere, or without permission, nothing changes.
+    """
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)

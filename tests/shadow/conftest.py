@@ -1,0 +1,103 @@
+"""A legacy Flask app trusting Django's identity, and Django's ports of it in shadow mode."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask import Flask
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from strangler.identity.tokens import generate_key_pair
+from strangler.shadow.live import flush_tallies, worker_pool
+from tests.shadow.legacy import Seen, create_shadow_legacy_app
+from tests.upstream import RunningServer, serve
+
+SHADOW_ROUTES = {"/api/**": "shadow", "/page": "shadow"}
+
+
+@dataclass(frozen=True)
+class Keys:
+    private: str
+    public: str
+
+
+@pytest.fixture(scope="session")
+def shadow_keys() -> Keys:
+    private, public, _ = generate_key_pair("EdDSA")
+    return Keys(private, public)
+
+
+@pytest.fixture(scope="session")
+def seen() -> Seen:
+    return Seen()
+
+
+@pytest.fixture(scope="session")
+def legacy_app(shadow_keys: Keys, seen: Seen) -> Flask:
+    return create_shadow_legacy_app(shadow_keys.public, seen)
+
+
+@pytest.fixture(scope="session")
+def legacy(legacy_app: Flask) -> Iterator[RunningServer]:
+    server = serve(legacy_app)
+    yield server
+    server.stop()
+
+
+def shadow_settings_for(upstream: str, private_key: str, **shadow: Any) -> dict[str, Any]:
+    """``STRANGLER`` with the legacy upstream, identity on and the shadow routes."""
+    return {
+        "UPSTREAM": upstream,
+        "READ_TIMEOUT": 10.0,
+        "ROUTES": SHADOW_ROUTES,
+        "IDENTITY": {"SIGNING_KEY": private_key},
+        "SHADOW": shadow,
+    }
+
+
+@pytest.fixture
+def shadow_on(
+    settings: SettingsWrapper, legacy: RunningServer, shadow_keys: Keys, seen: Seen
+) -> Iterator[dict[str, Any]]:
+    """Shadow mode on for the ports, noise warm-up off (tests that learn noise set it)."""
+    settings.ROOT_URLCONF = "tests.shadow.urls"
+    settings.STRANGLER = shadow_settings_for(
+        legacy.url, shadow_keys.private, NOISE_WARMUP=0, NOISE_SAMPLE=0.0
+    )
+    seen.clear()
+    yield settings.STRANGLER
+    drain()
+
+
+def drain() -> None:
+    """Wait until the shadow workers have compared and stored everything queued."""
+    worker_pool().join()
+    flush_tallies()
+
+
+def stored_difference(**overrides: Any) -> Any:
+    """A difference saved the way shadow saves one (redaction and all)."""
+    from strangler.shadow.compare import compare
+    from strangler.shadow.fields import Answer
+    from strangler.shadow.settings import shadow_settings
+    from strangler.shadow.store import save_difference
+
+    json_type = [("Content-Type", "application/json")]
+    django = Answer(200, json_type, b'{"items": [{"id": 1}], "total": 1}')
+    flask = Answer(200, json_type, b'{"items": [{"id": 1, "name": "pipette"}], "total": 1}')
+    arguments: dict[str, Any] = {
+        "route": "/api/items",
+        "method": "GET",
+        "target": "/api/items?page=1",
+        "request_headers": [("Accept", "application/json")],
+        "django": django,
+        "flask": flask,
+        "comparison": compare(django, flask, headers=["Content-Type"]),
+        "identity": "anonymous",
+        "conf": shadow_settings(),
+        **overrides,
+    }
+    return save_difference(**arguments)
