@@ -446,7 +446,10 @@ def report(
         "where Flask may hold the secret. The end-to-end rows sit above the in-process "
         "sums because the machine is shared (2 cores, other jobs running): two processes "
         "pay every microsecond in turn, and runs vary by tens of percent (see the load "
-        "average).",
+        "average). The logged-in rows are each a difference of two timings that carry "
+        "about a millisecond of database reads, so their spread from run to run is as "
+        "large as identity's own cost on a repeated page (a negative figure is that "
+        "spread): read them over several runs.",
         "",
     ]
     return "\n".join(lines)
