@@ -434,20 +434,8 @@ class TokenSigner:
         :func:`bound_target`). The registered claims and the request binding
         are set here and win over anything ``claims`` says about them.
         """
-        issued = int(now if now is not None else time.time())
-        payload = {
-            **claims,
-            "iss": self.issuer,
-            "aud": self.audience,
-            "iat": issued,
-            "nbf": issued,
-            "exp": issued + self.lifetime,
-            "jti": secrets.token_urlsafe(16),
-            "req": {"method": method.upper(), "target": bound_target(target)},
-        }
-        return _jwt.encode(
-            payload, self.key.key, algorithm=self.key.algorithm, headers=self._headers
-        )
+        binding = {"method": method.upper(), "target": bound_target(target)}
+        return self._sign(claims, binding, now)
 
     def mint_anonymous(self, *, now: float | None = None) -> str:
         """The anonymous token: ``anonymous: true``, valid for any request, no user claim.
@@ -458,16 +446,20 @@ class TokenSigner:
         proves is that the request came through Django within ``lifetime``
         (strict mode).
         """
+        return self._sign({"anonymous": True}, ANY_REQUEST, now)
+
+    def _sign(self, claims: Mapping[str, Any], binding: object, now: float | None) -> str:
+        # The registered claims and the binding come last: they win over ``claims``.
         issued = int(now if now is not None else time.time())
         payload = {
-            "anonymous": True,
+            **claims,
             "iss": self.issuer,
             "aud": self.audience,
             "iat": issued,
             "nbf": issued,
             "exp": issued + self.lifetime,
             "jti": secrets.token_urlsafe(16),
-            "req": ANY_REQUEST,
+            "req": binding,
         }
         return _jwt.encode(
             payload, self.key.key, algorithm=self.key.algorithm, headers=self._headers
