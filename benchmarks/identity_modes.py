@@ -34,8 +34,10 @@ class ModeSigner:
     def owned_headers(self) -> Sequence[str]:
         return self.identity.owned_headers()
 
-    def runs_django_code(self) -> bool:
-        return True
+    def runs_django_code(self, request: HttpRequest) -> bool:
+        if request.META.get(MODE_HEADER) == "off":
+            return False
+        return self.identity.runs_django_code(request) or request.META.get(MODE_HEADER) == "reads"
 
     def sign(self, request: HttpRequest, upstream: Any) -> list[tuple[str, str]]:
         mode = request.META.get(MODE_HEADER)

@@ -191,3 +191,36 @@ def test_identity_token_is_minted_on_the_fast_path_too(
     assert (claims["sub"], claims["username"]) == (str(user.pk), "ada")
     # Django code ran (the session lookup), so Django's request cycle was signalled.
     assert signals == ["started", "finished"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "cookie", ["", "csrftoken=abc", f"{django_settings.SESSION_COOKIE_NAME}=no-such-session"]
+)
+def test_a_request_without_a_login_cookie_runs_no_django_code(
+    handler: StranglerWSGIHandler,
+    settings,
+    upstream: RunningServer,
+    signals: list[str],
+    django_assert_num_queries: Any,
+    cookie: str,
+) -> None:
+    private, public, kid = generate_key_pair("EdDSA")
+    settings.STRANGLER = {
+        **settings.STRANGLER,
+        "UPSTREAM": upstream.url,
+        "IDENTITY": {"SIGNING_KEY": private, "KEY_ID": kid},
+    }
+    environ = environ_for("/legacy/x", **({"HTTP_COOKIE": cookie} if cookie else {}))
+    may_be_a_user = django_settings.SESSION_COOKIE_NAME in cookie
+    with django_assert_num_queries(1 if may_be_a_user else 0):  # the session row, if anything
+        _, body = run(handler, environ)
+    token = dict(json.loads(body)["headers"])["X-Strangler-Identity-Token"]
+    verifier = TokenVerifier(
+        [load_verifying_key(public, kid)], algorithms=["EdDSA"], issuer="django", audience="flask"
+    )
+    claims = verifier.verify(token, method="GET", binding="/legacy/x")
+    assert claims["anonymous"] is True
+    assert "sub" not in claims
+    # Only a request that may carry a login runs Django code, with its signals.
+    assert signals == (["started", "finished"] if may_be_a_user else [])

@@ -209,7 +209,7 @@ async def prepare(request: ASGIRequest, host: str, transport: Transport) -> Upst
     around it, as Django's own handler runs a view; otherwise in the loop,
     where it is pure and quick.
     """
-    if not get_signer().runs_django_code():
+    if not get_signer().runs_django_code(request):
         return prepare_request(request, host=host, transport=transport)
 
     def prepare_with_signals() -> UpstreamRequest:

@@ -14,9 +14,9 @@ Requests Django answers go to Django's handler unchanged (and
 ``StranglerMiddleware``, still first in ``MIDDLEWARE``, does not decide
 again). Forwarded requests are decided by the same rules, sent by the same
 transport with the same headers, and their answer goes straight to the WSGI
-server. Django's request signals fire for them only when an identity token
-is minted, the one case where Django code (session, user) runs; without
-this handler, ``StranglerMiddleware`` alone gives the same answers.
+server. Django's request signals fire for them only when the signer says
+Django code (the session, the user) runs for that request; without this
+handler, ``StranglerMiddleware`` alone gives the same answers.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class StranglerWSGIHandler:
         # Django code (the session, the user) runs only when the signer or a
         # recording (opt-in, for strangler_replay) needs it.
         recording = wants_recording(request)
-        with_signals = recording or get_signer().runs_django_code()
+        with_signals = recording or get_signer().runs_django_code(request)
         if with_signals:
             request_started.send(sender=self.__class__, environ=environ)
         if recording:

@@ -1,4 +1,4 @@
-"""The identity token under ASGI: minted for the exact request, HTTP and WebSocket alike."""
+"""The identity token under ASGI, HTTP and WebSocket alike (here: the anonymous token)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from websockets.sync.client import connect
 
 from strangler.identity.tokens import (
-    InvalidToken,
+    ANY_REQUEST,
     TokenVerifier,
     bound_target,
     load_verifying_key,
@@ -44,25 +44,27 @@ def token_in(headers: list[list[str]]) -> str:
     return tokens[0]
 
 
-def test_forwarded_request_carries_a_token_for_that_request(signing_front: AsgiFront) -> None:
+def test_forwarded_request_carries_the_anonymous_token(signing_front: AsgiFront) -> None:
+    # No session cookie: the process's one anonymous token, in place of the forged one.
     conn = http.client.HTTPConnection("127.0.0.1", signing_front.port, timeout=30)
     conn.request("POST", "/echo?x=1", body=b"{}", headers={"X-Strangler-Identity-Token": "forged"})
     token = token_in(json.loads(conn.getresponse().read())["headers"])
     conn.close()
     claims = verifier().verify(token, method="POST", binding=bound_target("/echo?x=1"))
-    assert claims["anonymous"] is True
-    with pytest.raises(InvalidToken):
-        verifier().verify(
-            token, method="GET", binding=bound_target("/echo?x=1")
-        )  # bound to its method
+    assert (claims["anonymous"], claims["req"]) == (True, ANY_REQUEST)
+    assert "sub" not in claims
 
 
-def test_websocket_handshake_carries_a_token_for_its_path(signing_front: AsgiFront) -> None:
+def test_websocket_handshake_carries_the_same_anonymous_token(signing_front: AsgiFront) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", signing_front.port, timeout=30)
+    conn.request("GET", "/echo")
+    over_http = token_in(json.loads(conn.getresponse().read())["headers"])
+    conn.close()
     with connect(
         f"ws://127.0.0.1:{signing_front.port}/ws/echo?room=7",
         additional_headers={"X-Strangler-Identity-Token": "forged"},
     ) as ws:
         token = token_in(json.loads(ws.recv())["headers"])
-    verifier().verify(token, method="GET", binding=bound_target("/ws/echo?room=7"))
-    with pytest.raises(InvalidToken):
-        verifier().verify(token, method="GET", binding=bound_target("/ws/echo?room=8"))
+    assert token == over_http  # one per process, whatever the request
+    claims = verifier().verify(token, method="GET", binding=bound_target("/ws/echo?room=7"))
+    assert (claims["anonymous"], claims["req"]) == (True, ANY_REQUEST)

@@ -304,6 +304,26 @@ def test_strict_mode_refuses_requests_that_did_not_come_through_django(
     assert client.get("/whoami", headers={HEADER: anonymous}).get_json()["id"] is None
 
 
+def test_a_replayed_anonymous_token_is_anonymous_and_nothing_more(
+    ed_keys: KeyPair, signer: TokenSigner
+) -> None:
+    # A client that got hold of the process's anonymous token calls Flask
+    # directly, on every path and method, while logged in on Flask as bob:
+    # strict mode lets it in, as nobody.
+    app = create_legacy_app(flask_config(ed_keys, STRANGLER_STRICT=True))
+    client = app.test_client()
+    anonymous = signer.mint_anonymous()
+    client.post("/legacy-login", data={"user_id": "8"}, headers={HEADER: anonymous})
+    for method, path in [("GET", "/whoami"), ("POST", "/whoami"), ("GET", "/whoami?as=7")]:
+        response = client.open(path, method=method, headers={HEADER: anonymous})
+        data = response.get_json()
+        assert (data["id"], data["flask_login_user"]) == (None, None)
+        kept = flask_session_of(app, response)
+        assert kept is None or "_user_id" not in kept  # bob's Flask login is not revived
+    assert client.get("/private", headers={HEADER: anonymous}).status_code == 401
+    assert client.get("/flask-login", headers={HEADER: anonymous}).status_code != 200
+
+
 def test_authorization_header_carries_the_token(ed_keys: KeyPair, signer: TokenSigner) -> None:
     app = create_legacy_app(flask_config(ed_keys, STRANGLER_IDENTITY_HEADER="Authorization"))
     client = app.test_client()

@@ -419,10 +419,60 @@ def sent_token(client: Client, path: str = "/headers", **extra: Any) -> str:
     return next(value for name, value in headers if name.lower() == HEADER.lower())
 
 
-def test_the_same_anonymous_request_reuses_its_token(client: Client) -> None:
+def claims_of(token: str) -> dict[str, Any]:
+    decoded: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    return decoded
+
+
+def test_every_anonymous_request_gets_the_one_anonymous_token(client: Client) -> None:
     first = sent_token(client)
     assert sent_token(client) == first
-    assert sent_token(client, "/headers?page=2") != first  # another target, its own token
+    assert sent_token(client, "/headers?page=2") == first  # not bound: it protects nobody
+    assert sent_token(Client(), "/headers") == first  # another client, the same token
+    claims = claims_of(first)
+    assert claims["anonymous"] is True
+    assert claims["req"] == "any"
+    # Nothing but the registered claims: no user, no role, no hook's claim.
+    assert set(claims) == {"anonymous", "iss", "aud", "iat", "nbf", "exp", "jti", "req"}
+
+
+def test_a_logged_in_request_never_gets_the_anonymous_token(client: Client, ada: Any) -> None:
+    anonymous = sent_token(client)
+    client.force_login(ada)
+    for path in ("/headers", "/headers?page=2"):
+        token = sent_token(client, path)
+        assert token != anonymous
+        claims = claims_of(token)
+        assert claims["sub"] == str(ada.pk)
+        assert "anonymous" not in claims
+        assert claims["req"] == {"method": "GET", "target": path}  # bound, as ever
+    client.logout()
+    assert sent_token(client) == anonymous
+
+
+def test_a_stale_session_cookie_gets_the_anonymous_token(client: Client) -> None:
+    anonymous = sent_token(client)
+    client.cookies["sessionid"] = "no-such-session"
+    assert sent_token(client) == anonymous
+
+
+def test_a_claims_hook_sees_anonymous_requests_too(
+    client: Client, settings: Any, identity_on: dict[str, Any]
+) -> None:
+    anonymous = sent_token(client)
+    settings.STRANGLER = {
+        **settings.STRANGLER,
+        "IDENTITY": {**identity_on, "CLAIMS": f"{__name__}.tenant_claim"},
+    }
+    token = sent_token(client, HTTP_HOST="front.example")
+    assert token != anonymous
+    claims = claims_of(token)
+    assert (claims["anonymous"], claims["tenant"]) == (True, "front.example")
+    assert claims["req"] == {"method": "GET", "target": "/headers"}  # a claim: bound again
+
+
+def tenant_claim(request: HttpRequest, user: Any) -> dict[str, Any]:
+    return {"tenant": request.get_host()}
 
 
 def test_the_same_users_request_reuses_its_token_until_anything_changes(
@@ -445,14 +495,14 @@ def test_a_reused_token_is_renewed_after_half_its_lifetime(signer: TokenSigner) 
 
     now = [1_800_000_000.0]
     tokens = ReusedTokens(signer, clock=lambda: now[0])
-    first = tokens.token({"anonymous": True}, method="GET", target="/x")
-    now[0] += 29
-    assert tokens.token({"anonymous": True}, method="GET", target="/x") == first
-    now[0] += 2
-    renewed = tokens.token({"anonymous": True}, method="GET", target="/x")
-    assert renewed != first
-    claims = jwt.decode(renewed, options={"verify_signature": False})
-    assert claims["iat"] == int(now[0])  # a whole lifetime ahead of it
+    for claims in ({"anonymous": True}, {"sub": "7"}):
+        first = tokens.token(claims, method="GET", target="/x")
+        now[0] += 29
+        assert tokens.token(claims, method="GET", target="/x") == first
+        now[0] += 2
+        renewed = tokens.token(claims, method="GET", target="/x")
+        assert renewed != first
+        assert claims_of(renewed)["iat"] == int(now[0])  # a whole lifetime ahead of it
 
 
 def test_flask_accepts_a_renewed_token(client: Client) -> None:
@@ -461,7 +511,6 @@ def test_flask_accepts_a_renewed_token(client: Client) -> None:
     first = sent_token(client)
     tokens = reused_tokens()
     assert tokens is not None
-    for key, (_, token) in list(tokens._tokens.items()):
-        tokens._tokens[key] = (0.0, token)  # as if half the lifetime had gone by
+    tokens._anonymous = (0.0, tokens._anonymous[1])  # as if half the lifetime had gone by
     assert sent_token(client) != first
     assert body(client.get("/whoami"))["claims"]["anonymous"] is True

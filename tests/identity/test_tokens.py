@@ -6,9 +6,13 @@ import time
 
 import jwt
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from strangler.identity.tokens import (
     ANONYMOUS,
+    ANY_REQUEST,
     TOKEN_TYPE,
     Identity,
     InvalidToken,
@@ -94,6 +98,86 @@ def test_anonymous_token(signer: TokenSigner, verifier: TokenVerifier) -> None:
     assert not identity.is_authenticated
     assert identity.is_anonymous
     assert not identity.has_roles()
+
+
+# --- the anonymous token: valid for any request, and never anyone's -------------------
+
+METHODS = st.sampled_from(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+BINDINGS = st.text(st.characters(codec="latin-1"), max_size=40).map(lambda t: "/" + t)
+
+
+@hypothesis_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(method=METHODS, binding=BINDINGS)
+def test_the_anonymous_token_is_anonymous_for_any_request(
+    signer: TokenSigner, verifier: TokenVerifier, method: str, binding: str
+) -> None:
+    token = signer.mint_anonymous()
+    # The first verify checks the signature; the second finds the string checked.
+    for target in (binding, binding + "?again"):
+        claims = verifier.verify(token, method=method, binding=target)
+        assert claims["req"] == ANY_REQUEST
+        assert Identity.from_claims(claims) == ANONYMOUS
+
+
+def forged_unbound(keys: KeyPair, **claims: object) -> str:
+    """A token signed with Django's own key, unbound ("req": "any"), with any claims."""
+    now = int(time.time())
+    payload = {
+        "iss": "django",
+        "aud": "flask",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 60,
+        "jti": "j",
+        "req": ANY_REQUEST,
+        **claims,
+    }
+    signing = load_signing_key("EdDSA", keys.private)
+    return jwt.encode(payload, signing.key, "EdDSA", {"kid": signing.kid, "typ": TOKEN_TYPE})
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": "42"},
+        {"anonymous": True, "sub": "42"},
+        {"anonymous": True, "username": "ada"},
+        {"anonymous": True, "is_superuser": True},
+        {"anonymous": "true"},
+        {"anonymous": False},
+    ],
+)
+def test_an_unbound_token_saying_anything_but_anonymous_is_refused(
+    ed_keys: KeyPair, verifier: TokenVerifier, claims: dict[str, object]
+) -> None:
+    token = forged_unbound(ed_keys, **claims)
+    with pytest.raises(InvalidToken):
+        verifier.verify(token, method="GET", binding="/")
+
+
+@hypothesis_settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    name=st.text(min_size=1, max_size=12).filter(
+        lambda n: n not in {"iss", "aud", "iat", "nbf", "exp", "jti", "req", "anonymous"}
+    ),
+    value=st.one_of(st.booleans(), st.integers(), st.text(max_size=8)),
+)
+def test_an_unbound_token_carries_no_claim_of_its_own(
+    ed_keys: KeyPair, verifier: TokenVerifier, name: str, value: object
+) -> None:
+    token = forged_unbound(ed_keys, anonymous=True, **{name: value})
+    with pytest.raises(InvalidToken, match="unbound token may only be anonymous"):
+        verifier.verify(token, method="GET", binding="/")
+
+
+def test_the_anonymous_token_still_expires(signer: TokenSigner, verifier: TokenVerifier) -> None:
+    token = signer.mint_anonymous(now=time.time() - 120)
+    with pytest.raises(InvalidToken, match="expired"):
+        verifier.verify(token, method="GET", binding="/")
 
 
 def test_a_token_naming_nobody_is_refused(signer: TokenSigner, verifier: TokenVerifier) -> None:

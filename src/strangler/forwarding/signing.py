@@ -27,8 +27,12 @@ class RequestSigner(Protocol):
         """Header names only the signer may set: every client copy is removed."""
         ...
 
-    def runs_django_code(self) -> bool:
-        """Will :meth:`sign` read the session and user (so Django's request signals must fire)?"""
+    def runs_django_code(self, request: HttpRequest) -> bool:
+        """Will :meth:`sign` run Django code (the session, the user) for ``request``?
+
+        When it will, the entry paths fire Django's request signals around
+        it; the signer alone knows which requests need it.
+        """
         ...
 
     def sign(self, request: HttpRequest, upstream: UpstreamRequest) -> Headers:
@@ -46,7 +50,7 @@ class NoSigner:
     def owned_headers(self) -> Sequence[str]:
         return ()
 
-    def runs_django_code(self) -> bool:
+    def runs_django_code(self, request: HttpRequest) -> bool:
         return False
 
     def sign(self, request: HttpRequest, upstream: UpstreamRequest) -> Headers:

@@ -9,8 +9,9 @@ frames or sends the request.
 ``StranglerMiddleware`` is outermost, so no session or auth middleware has
 run when a request is forwarded: ``identity_headers`` loads the user itself
 (session cookie → session → user, as ``django.contrib.auth.get_user`` does)
-and only when a token is wanted. A request without a session cookie costs
-no query at all, just the signature.
+and only when a token is wanted. A request that cannot carry a login
+(:func:`may_carry_login`: no session cookie, no cut-over Flask cookie) runs
+no Django code at all and gets the process's one anonymous token.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest
 
 from ..conf import conf_cache, get_conf
-from .claims import ANONYMOUS_CLAIMS, build_claims
+from .claims import ANONYMOUS_CLAIMS, build_claims, claims_hook
 from .tokens import KeyConfigError, TokenSigner, load_signing_key
 
 logger = logging.getLogger("strangler.identity")
@@ -60,18 +61,20 @@ REUSED_TOKENS = 4096
 
 
 class ReusedTokens:
-    """One token per (claims, method, target), reused for half its lifetime.
+    """The process's anonymous token, and one user token per (claims, method, target).
 
     Minting is an Ed25519 signature per request, and Flask's verification
-    another; yet an anonymous token grants nothing, and a user's token for
-    the page they reload says exactly what the previous one said. So a token
-    is reused while the same claims are sent for the same method and target,
-    until half its lifetime is gone (Flask always receives at least that much
-    validity, whatever the clock skew within its leeway). Anything that
-    changes the claims (a logout, another user, a role change, a hook's
-    claim) makes a new token; a request for another target makes a new
-    token. Reuse opens no window a fresh token does not: a token is already
-    valid for its whole lifetime against its own method and target.
+    another. An anonymous token grants nothing, so there is one per process,
+    valid for any request (:meth:`TokenSigner.mint_anonymous`). A user's
+    token for the page they reload says exactly what the previous one said,
+    so it is reused while the same claims are sent for the same method and
+    target. Either is renewed once half its lifetime is gone (Flask always
+    receives at least that much validity, whatever the clock skew within its
+    leeway). Anything that changes the claims (a logout, another user, a
+    role change, a hook's claim) makes a new token; a request for another
+    target makes a new token. Reuse opens no window a fresh token does not:
+    a token is already valid for its whole lifetime against its own method
+    and target.
     """
 
     def __init__(self, signer: TokenSigner, *, clock: Callable[[], float] = time.time) -> None:
@@ -79,14 +82,24 @@ class ReusedTokens:
         self.reuse_for = signer.lifetime / 2
         self.clock = clock
         self._tokens: dict[tuple[str, str, str], tuple[float, str]] = {}
+        self._anonymous: tuple[float, str] = (0.0, "")
+
+    def anonymous(self) -> str:
+        """The anonymous token (``anonymous: true``, any request): reused or new."""
+        now = self.clock()
+        renew_at, token = self._anonymous
+        if renew_at > now:
+            return token
+        issued = int(now)
+        token = self.signer.mint_anonymous(now=issued)
+        self._anonymous = (issued + self.reuse_for, token)
+        return token
 
     def token(self, claims: dict[str, Any], *, method: str, target: str) -> str:
-        """A token for ``claims`` bound to ``method`` and ``target``: reused or new."""
-        # Anonymous claims are the same for everyone: no need to serialise them.
-        described = (
-            "" if claims == ANONYMOUS_CLAIMS else json.dumps(claims, sort_keys=True, default=str)
-        )
-        key = (method, target, described)
+        """The token for ``claims``: the anonymous one, or one bound to this method and target."""
+        if claims == ANONYMOUS_CLAIMS:
+            return self.anonymous()
+        key = (method, target, json.dumps(claims, sort_keys=True, default=str))
         now = self.clock()
         known = self._tokens.get(key)
         if known is not None and known[0] > now:
@@ -111,6 +124,26 @@ def _session_store(session_key: str) -> Any:
     return engine.SessionStore(session_key)
 
 
+def may_carry_login(request: HttpRequest) -> bool:
+    """Can ``request`` be anyone but anonymous? (The one home of that fact.)
+
+    Only what :func:`load_user` reads can make a request a user's:
+    ``request.user`` set by something earlier, Django's session cookie, or,
+    with the cut-over on, Flask's session cookie. Without any of them the
+    request is anonymous without a query, a session, or Django's request
+    signals. A cookie that turns out stale only costs the reads.
+    """
+    if getattr(request, "user", None) is not None:
+        return True
+    if request.COOKIES.get(settings.SESSION_COOKIE_NAME):
+        return True
+    if get_conf()["IDENTITY"].get("FLASK_SESSION"):
+        from .cutover import flask_login_cookie
+
+        return flask_login_cookie(request) is not None
+    return False
+
+
 def load_user(request: HttpRequest) -> Any:
     """The Django user of ``request``, without the session and auth middlewares.
 
@@ -123,6 +156,8 @@ def load_user(request: HttpRequest) -> Any:
     from django.contrib.auth import get_user
     from django.contrib.auth.models import AnonymousUser
 
+    if not may_carry_login(request):
+        return AnonymousUser()
     user = getattr(request, "user", None)
     if user is None:
         session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
@@ -165,15 +200,27 @@ def identity_headers(request: HttpRequest, *, target: str) -> Headers:
         return []
     if tokens is None:
         return []
-    if apps.is_installed("django.contrib.auth"):
+    if reads_user(request):
         claims = build_claims(request, load_user(request))
+        token = tokens.token(claims, method=(request.method or "GET").upper(), target=target)
     else:
-        claims = dict(ANONYMOUS_CLAIMS)
-    token = tokens.token(claims, method=(request.method or "GET").upper(), target=target)
+        token = tokens.anonymous()
     header: str = get_conf()["IDENTITY"]["HEADER"]
     if header.lower() == "authorization":
         return [(header, f"Bearer {token}")]
     return [(header, token)]
+
+
+def reads_user(request: HttpRequest) -> bool:
+    """Will the token for ``request`` need Django code (the user, or the project's claims)?
+
+    False means the request is anonymous and gets the anonymous token as it
+    is: no session or user read, and no ``CLAIMS`` hook (which may add
+    claims to an anonymous request, and may query the database to do so).
+    """
+    if not apps.is_installed("django.contrib.auth"):
+        return False
+    return may_carry_login(request) or claims_hook() is not None
 
 
 class SignableRequest(Protocol):
@@ -191,12 +238,14 @@ class IdentitySigner:
         header = get_conf()["IDENTITY"].get("HEADER")
         return (header,) if isinstance(header, str) else ()
 
-    def runs_django_code(self) -> bool:
-        """True when a token is minted (the session and the user are read)."""
+    def runs_django_code(self, request: HttpRequest) -> bool:
+        """True when ``request``'s token needs its session and user read (see ``reads_user``)."""
         try:
-            return get_signer() is not None
+            if get_signer() is None:
+                return False
         except KeyConfigError:  # sign() logs it and mints nothing
             return False
+        return reads_user(request)
 
     def sign(self, request: HttpRequest, upstream: SignableRequest) -> Headers:
         """The token header for ``upstream``, the request about to be sent."""

@@ -11,7 +11,11 @@ A token is a JWS-signed JWT (RFC 7519) built and checked with PyJWT:
 * ``req``: ``{"method": ..., "target": ...}`` binding the token to the one
   request it was minted for (its method, and the request target as sent:
   path bytes and query string, see :func:`bound_target`), so it cannot be
-  replayed against another endpoint, method or query;
+  replayed against another endpoint, method or query. The one exception is
+  the anonymous token (:meth:`TokenSigner.mint_anonymous`): ``req`` is
+  :data:`ANY_REQUEST`, it carries ``anonymous: true`` and nothing else, and
+  a verifier refuses an unbound token that says anything more (binding
+  protects an identity; an anonymous token has none, see docs/identity.md);
 * the user: ``sub`` (user id as a string), ``username``, ``email``, ``roles``,
   ``permissions``, ``is_staff``, ``is_superuser``, or ``anonymous: true`` and
   no ``sub`` when nobody is logged in. Anonymous requests get a token too, so
@@ -43,6 +47,7 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 __all__ = [
     "ALGORITHMS",
     "ANONYMOUS",
+    "ANY_REQUEST",
     "MAX_TOKEN_SIZE",
     "MIN_HMAC_KEY_BYTES",
     "TOKEN_TYPE",
@@ -75,6 +80,11 @@ MAX_TOKEN_SIZE = 8192
 # Tokens a verifier remembers as verified (per process); cleared when full.
 VERIFIED_TOKENS = 4096
 REQUIRED_CLAIMS = ("iss", "aud", "iat", "nbf", "exp", "jti", "req")
+# The "req" of the anonymous token: valid for any request, so it can be
+# minted once per process and verified once per rotation.
+ANY_REQUEST = "any"
+# All an unbound token may hold: the registered claims and "anonymous".
+_UNBOUND_CLAIMS = frozenset({*REQUIRED_CLAIMS, "anonymous"})
 
 PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | bytes
 PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | bytes
@@ -424,6 +434,22 @@ class TokenSigner:
         :func:`bound_target`). The registered claims and the request binding
         are set here and win over anything ``claims`` says about them.
         """
+        binding = {"method": method.upper(), "target": bound_target(target)}
+        return self._sign(claims, binding, now)
+
+    def mint_anonymous(self, *, now: float | None = None) -> str:
+        """The anonymous token: ``anonymous: true``, valid for any request, no user claim.
+
+        It grants nothing a request without a token would not get, so it is
+        not bound to a request: one per process serves every anonymous
+        request until it is renewed (``issuer.ReusedTokens``). What it still
+        proves is that the request came through Django within ``lifetime``
+        (strict mode).
+        """
+        return self._sign({"anonymous": True}, ANY_REQUEST, now)
+
+    def _sign(self, claims: Mapping[str, Any], binding: object, now: float | None) -> str:
+        # The registered claims and the binding come last: they win over ``claims``.
         issued = int(now if now is not None else time.time())
         payload = {
             **claims,
@@ -433,7 +459,7 @@ class TokenSigner:
             "nbf": issued,
             "exp": issued + self.lifetime,
             "jti": secrets.token_urlsafe(16),
-            "req": {"method": method.upper(), "target": bound_target(target)},
+            "req": binding,
         }
         return _jwt.encode(
             payload, self.key.key, algorithm=self.key.algorithm, headers=self._headers
@@ -552,10 +578,24 @@ class TokenVerifier:
             claims.get("nbf"), int | float
         ):
             raise InvalidToken("time claims are not numbers")
+        if claims.get("req") == ANY_REQUEST and not _is_unbound_anonymous(claims):
+            # Only Django's signing key can make this, but a token valid for
+            # every request must never say who anyone is.
+            raise InvalidToken("an unbound token may only be anonymous")
         return claims
 
 
+def _is_unbound_anonymous(claims: Mapping[str, Any]) -> bool:
+    return (
+        claims.get("req") == ANY_REQUEST
+        and claims.get("anonymous") is True
+        and claims.keys() <= _UNBOUND_CLAIMS
+    )
+
+
 def _check_binding(claims: Mapping[str, Any], method: str, binding: str) -> None:
+    if _is_unbound_anonymous(claims):
+        return  # the anonymous token: any request, and it grants nothing
     bound = claims.get("req")
     if (
         not isinstance(bound, dict)
