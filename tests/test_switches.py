@@ -253,10 +253,11 @@ def test_a_switch_flipped_on_one_front_reaches_another_and_survives_outages(
         # Every worker of front B (two processes, round-robin by the kernel) within the TTL.
         elapsed = _wait_until(
             lambda: all(_get_json(front_b.url + path).get("method") == "GET" for _ in range(6)),
-            timeout=ttl + 2,
+            timeout=ttl + 5,
         )
-        # Within the TTL, plus the requests' own time on a busy machine.
-        assert elapsed <= ttl + 1.0
+        # Within the TTL, plus the requests' own time: six requests to each of two
+        # workers, which on a loaded 2-core machine can take a second or two.
+        assert elapsed <= ttl + 3.0
         assert _get_json(front_a.url + path)["method"] == "GET"  # Flask's echo answers
 
         # The cached table vanishes: front B cannot reach its database, keeps its table.

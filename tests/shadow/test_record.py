@@ -37,7 +37,8 @@ def test_safe_forwarded_requests_are_recorded_with_their_identity(
     client.logout()
     client.get("/api/items")
     drain()
-    first, second = RecordedRequest.objects.order_by("pk")
+    # The pool's workers save concurrently: find each recording by its target, not by pk.
+    second, first = RecordedRequest.objects.order_by("target")
     assert (first.method, first.target, first.user_id, first.username) == (
         "GET",
         "/api/whoami?x=1",
