@@ -43,10 +43,24 @@ def test_the_test_settings_are_clean() -> None:
         ({"RESPONSE_HEADERS": {"X-A": "1\r\nX-B: 2"}}, "strangler.E010"),
         ({"TRUSTED_PROXIES": "10.0.0.0/8"}, "strangler.E011"),
         ({"TRUSTED_PROXIES": ["10.0.0.0/8", "proxy.internal"]}, "strangler.E011"),
+        ({"UPSTREAM_DOWN_AFTER": -1}, "strangler.E012"),
+        ({"UPSTREAM_DOWN_AFTER": 2.5}, "strangler.E012"),
+        ({"UPSTREAM_DOWN_AFTER": True}, "strangler.E012"),
+        ({"UPSTREAM_COOL_OFF": 0}, "strangler.E013"),
+        ({"UPSTREAM_COOL_OFF": "5"}, "strangler.E013"),
+        ({"UPSTREAM_MAX_WAITING": 0}, "strangler.E014"),
+        ({"UPSTREAM_MAX_WAITING": "4"}, "strangler.E014"),
     ],
 )
 def test_misconfiguration_is_reported(strangler: object, expected: str) -> None:
     assert expected in ids(STRANGLER=strangler)
+
+
+def test_fail_fast_settings_at_their_limits_are_accepted() -> None:
+    found = ids(
+        STRANGLER={"UPSTREAM_DOWN_AFTER": 0, "UPSTREAM_COOL_OFF": 0.5, "UPSTREAM_MAX_WAITING": 1}
+    )
+    assert found.isdisjoint({"strangler.E012", "strangler.E013", "strangler.E014"})
 
 
 def test_typo_gets_a_suggestion() -> None:

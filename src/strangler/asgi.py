@@ -45,6 +45,7 @@ from .forwarding.async_http import AsyncHttpTransport, AsyncUpstreamResponse
 from .forwarding.async_wsgi import AsyncWsgiTransport
 from .forwarding.core import client_headers, get_transport, log_failure, prepare_request
 from .forwarding.errors import BadRequestBody, ForwardingError, UpstreamStreamError
+from .forwarding.health import get_upstream_health, waiting_on
 from .forwarding.messages import UpstreamRequest
 from .forwarding.paths import AmbiguousPath
 from .forwarding.response import error_response
@@ -191,7 +192,8 @@ async def forward_http(request: ASGIRequest, host: str, receive: Receive, send: 
             # WSGI paths, so a client that never sends it costs Flask nothing.
             body = await read_ahead(client_body(receive, get_conf()["CLIENT_BODY_TIMEOUT"]))
         upstream_request.body = None
-        upstream = await async_transport.send(upstream_request, body)
+        with waiting_on(get_upstream_health()):  # fail fast, as the core does
+            upstream = await async_transport.send(upstream_request, body)
     except ForwardingError as error:
         log_failure(request, transport, error)
         await send_django_response(error_response(request, error), send)

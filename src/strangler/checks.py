@@ -170,6 +170,7 @@ def _check_scalars(conf: dict[str, Any]) -> list[CheckMessage]:
                 )
             )
     errors += _check_trusted_proxies(conf["TRUSTED_PROXIES"])
+    errors += _check_upstream_health(conf)
     extra = conf["RESPONSE_HEADERS"]
     if not isinstance(extra, dict) or not all(
         isinstance(k, str) and isinstance(v, str) and "\n" not in v and "\r" not in v
@@ -217,6 +218,46 @@ def forwarding_configured() -> bool:
     raw = getattr(settings, "STRANGLER", {})
     keys = set(raw) if isinstance(raw, dict) else set()
     return MIDDLEWARE_PATH in middleware or bool(keys - TOOLS_ONLY_KEYS)
+
+
+def _check_upstream_health(conf: dict[str, Any]) -> list[CheckMessage]:
+    """The fail-fast settings (``forwarding/health.py``) are usable numbers."""
+    errors: list[CheckMessage] = []
+    down_after = conf["UPSTREAM_DOWN_AFTER"]
+    if isinstance(down_after, bool) or not isinstance(down_after, int) or down_after < 0:
+        errors.append(
+            Error(
+                f"STRANGLER['UPSTREAM_DOWN_AFTER'] must be an integer >= 0, not {down_after!r}.",
+                hint="Consecutive connect failures or timeouts before the upstream is known "
+                "down (default 3); 0 never marks it down.",
+                id="strangler.E012",
+            )
+        )
+    cool_off = conf["UPSTREAM_COOL_OFF"]
+    if isinstance(cool_off, bool) or not isinstance(cool_off, int | float) or cool_off <= 0:
+        errors.append(
+            Error(
+                f"STRANGLER['UPSTREAM_COOL_OFF'] must be a positive number of seconds, "
+                f"not {cool_off!r}.",
+                hint="Seconds a known-down upstream is not tried before one request probes "
+                "it (default 5).",
+                id="strangler.E013",
+            )
+        )
+    waiting = conf["UPSTREAM_MAX_WAITING"]
+    if waiting is not None and (
+        isinstance(waiting, bool) or not isinstance(waiting, int) or waiting <= 0
+    ):
+        errors.append(
+            Error(
+                f"STRANGLER['UPSTREAM_MAX_WAITING'] must be a positive integer or None, "
+                f"not {waiting!r}.",
+                hint="Set it below the threads of one server worker (gunicorn --threads), "
+                "so a hung upstream leaves threads for Django's own pages.",
+                id="strangler.E014",
+            )
+        )
+    return errors
 
 
 @register(Tags.compatibility)

@@ -153,6 +153,14 @@ DEFAULTS: dict[str, Any] = {
     "POOL_SIZE": 16,
     # Extra attempts for idempotent requests whose connection could not be made.
     "RETRIES": 1,
+    # Consecutive connect failures or timeouts (not 5xx answers) after which the upstream is
+    # known down and forwarded requests get a 503 at once (docs/forwarding.md); 0: never.
+    "UPSTREAM_DOWN_AFTER": 3,
+    # Seconds a known-down upstream is not tried; then one request probes it.
+    "UPSTREAM_COOL_OFF": 5.0,
+    # Most forwarded requests of one process waiting at once for the upstream's answer;
+    # more get a 503 at once. None: unbounded. Keep it below your server's threads.
+    "UPSTREAM_MAX_WAITING": None,
     # Bytes read at a time when streaming bodies in either direction.
     "CHUNK_SIZE": 64 * 1024,
     # Send the client's Host to the upstream instead of the upstream's own host.

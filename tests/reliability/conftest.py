@@ -131,11 +131,26 @@ def flask_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskPro
     server.stop()
 
 
+@pytest.fixture
+def paused_flask(flask_process: FlaskProcess) -> Iterator[FlaskProcess]:
+    """The Flask process stopped (SIGSTOP) for one test, resumed after it."""
+    flask_process.pause()
+    yield flask_process
+    flask_process.resume()
+
+
 def start_reliability_front(
-    upstream: str, entry: str, *, read_timeout: float = 10.0, signing_key: str | None = None
+    upstream: str,
+    entry: str,
+    *,
+    read_timeout: float = 10.0,
+    signing_key: str | None = None,
+    health: dict[str, float] | None = None,
 ) -> Front:
     """A gunicorn front with ``front_settings``, before ``upstream``, through ``entry``.
 
+    ``health`` sets ``UPSTREAM_DOWN_AFTER``, ``UPSTREAM_COOL_OFF`` and
+    ``UPSTREAM_MAX_WAITING`` (keys without the ``UPSTREAM_`` prefix).
     Returned once its worker answers (a page Django owns), not only once the
     master listens: tests count the worker's descriptors and memory.
     """
@@ -143,6 +158,7 @@ def start_reliability_front(
         "DJANGO_SETTINGS_MODULE": "tests.reliability.front_settings",
         "STRANGLER_TEST_READ_TIMEOUT": str(read_timeout),
         "STRANGLER_TEST_SIGNING_KEY": signing_key or "",
+        **{f"STRANGLER_TEST_UPSTREAM_{key}": str(value) for key, value in (health or {}).items()},
     }
     front = start_front(upstream, extra_env=env, app=ENTRIES[entry])
     wait_until_answering(front.port, "/ported/")
@@ -194,8 +210,16 @@ def any_front(request: pytest.FixtureRequest, flask_process: FlaskProcess) -> It
 
 @pytest.fixture(scope="module", params=list(ENTRIES))
 def http_front(request: pytest.FixtureRequest, flask_process: FlaskProcess) -> Iterator[Front]:
-    """Each entry path before the Flask process over HTTP (the transport that can lose Flask)."""
-    front = start_reliability_front(flask_process.url, request.param, read_timeout=2.0)
+    """Each entry path before the Flask process over HTTP (the transport that can lose Flask).
+
+    Never marks Flask down (``UPSTREAM_DOWN_AFTER`` 0): these fronts show what
+    the transport answers a dead or hung Flask, request by request, and are
+    shared by a module's tests. Failing fast is ``test_fail_fast.py``'s, each
+    test with a front of its own.
+    """
+    front = start_reliability_front(
+        flask_process.url, request.param, read_timeout=2.0, health={"DOWN_AFTER": 0}
+    )
     yield front
     stop_front(front)
 

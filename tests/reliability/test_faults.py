@@ -20,7 +20,6 @@ import pytest
 
 from tests.conftest import Front
 from tests.reliability.conftest import ENTRIES, FlaskProcess, start_reliability_front, stop_front
-from tests.reliability.known_failing import xfail_while_open
 from tests.reliability.load import (
     Result,
     endless_jobs,
@@ -173,30 +172,6 @@ def test_hung_route_gets_504_at_the_timeout_and_other_routes_are_served(
     for status, elapsed in statuses:
         assert status == 504
         assert READ_TIMEOUT <= elapsed < READ_TIMEOUT + SLACK
-
-
-@pytest.fixture
-def paused_flask(flask_process: FlaskProcess) -> Iterator[FlaskProcess]:
-    flask_process.pause()
-    yield flask_process
-    flask_process.resume()
-
-
-@xfail_while_open("fail-fast")
-def test_hung_upstream_fails_fast_once_known_down(
-    http_front: Front, paused_flask: FlaskProcess
-) -> None:
-    status, elapsed = timed_get(http_front.port, "/r/blob")
-    assert status == 504
-    assert READ_TIMEOUT <= elapsed < READ_TIMEOUT + SLACK
-    # Known down now: more requests than the worker has threads, and a Django page.
-    targets = [f"/r/blob?size={n}" for n in range(8)] + ["/ported/"]
-    with ThreadPoolExecutor(max_workers=len(targets)) as pool:
-        answers = list(pool.map(lambda target: timed_get(http_front.port, target), targets))
-    assert [status for status, _ in answers[:-1]] == [answers[0][0]] * 8
-    assert answers[0][0] in (502, 503, 504)
-    assert answers[-1][0] == 200
-    assert max(elapsed for _, elapsed in answers) < READ_TIMEOUT
 
 
 def test_front_recovers_after_flask_hung(http_front: Front, flask_process: FlaskProcess) -> None:

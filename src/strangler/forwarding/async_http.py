@@ -30,7 +30,13 @@ from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-from .errors import BadRequestBody, UpstreamStreamError, UpstreamTimeout, UpstreamUnavailable
+from .errors import (
+    BadRequestBody,
+    UpstreamStreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+    UpstreamUnreachable,
+)
 from .headers import Headers
 from .http import client_framing
 from .http11 import (
@@ -255,7 +261,7 @@ class AsyncHttpTransport:
             except OSError as exc:
                 if attempt < attempts:
                     continue
-                raise UpstreamUnavailable(
+                raise UpstreamUnreachable(
                     "the upstream application refused the connection"
                     if isinstance(exc, ConnectionRefusedError)
                     else "the upstream application could not be reached"

@@ -30,6 +30,7 @@ from django.http import HttpRequest, HttpResponseBase
 from ..conf import conf_cache, get_conf
 from .errors import ForwardingError, UpstreamStreamError, UpstreamUnavailable
 from .headers import Headers, client_response_headers
+from .health import get_upstream_health, waiting_on
 from .messages import (
     IPNetwork,
     UpstreamRequest,
@@ -104,8 +105,11 @@ def send_upstream(request: HttpRequest, *, host: str | None = None) -> UpstreamR
         # The body's first piece before the upstream is contacted (the ASGI
         # entry does the same from the ASGI server's messages).
         upstream_request.body = read_ahead(upstream_request.body)
-        response = transport.send(upstream_request)
-        response.body = _first_piece_read(response)
+        # Fails fast while the upstream is known down or too many requests
+        # already wait on it (``health.py``); records what this one found.
+        with waiting_on(get_upstream_health()):
+            response = transport.send(upstream_request)
+            response.body = _first_piece_read(response)
     except ForwardingError as error:
         log_failure(request, transport, error)
         raise

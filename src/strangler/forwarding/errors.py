@@ -17,6 +17,8 @@ class ForwardingError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+        #: Seconds for a ``Retry-After`` header (503s of a known-down upstream), or None.
+        self.retry_after: int | None = None
 
 
 class UpstreamUnavailable(ForwardingError):
@@ -24,6 +26,10 @@ class UpstreamUnavailable(ForwardingError):
 
     status = 502
     code = "upstream_unavailable"
+
+
+class UpstreamUnreachable(UpstreamUnavailable):
+    """No connection to the upstream could be made (refused, unreachable)."""
 
 
 class UpstreamTimeout(ForwardingError):

@@ -32,6 +32,7 @@ from .errors import (
     UpstreamStreamError,
     UpstreamTimeout,
     UpstreamUnavailable,
+    UpstreamUnreachable,
 )
 from .headers import Headers
 from .http11 import (
@@ -301,7 +302,7 @@ class HttpTransport:
             except OSError as exc:
                 if attempt < attempts:
                     continue
-                raise UpstreamUnavailable(
+                raise UpstreamUnreachable(
                     "the upstream application refused the connection"
                     if isinstance(exc, ConnectionRefusedError)
                     else "the upstream application could not be reached"

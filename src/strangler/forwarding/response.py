@@ -56,6 +56,8 @@ def error_response(request: HttpRequest, error: ForwardingError) -> HttpResponse
         body = f"{error.reason}\n"
         content_type = "text/plain; charset=utf-8"
     response = HttpResponse(body, status=error.status, content_type=content_type)
+    if error.retry_after is not None:
+        response["Retry-After"] = str(error.retry_after)
     # Logged by the middleware with the route and upstream; do not log twice.
     response._has_been_logged = True  # type: ignore[attr-defined]
     return response
