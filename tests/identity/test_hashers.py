@@ -150,7 +150,12 @@ def test_a_hash_of_another_algorithm_is_not_verified() -> None:
 # --- properties: any password, any salt Werkzeug makes ---------------------------------
 
 
-@given(password=st.text(max_size=64), other=st.text(max_size=64))
+# No NUL: PBKDF2 pads an HMAC key with zeros, so "" and "\x00" are one key (Werkzeug's
+# own check agrees), and Django's login form refuses NUL characters before any hasher runs.
+_typed = st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=64)
+
+
+@given(password=_typed, other=_typed)
 @settings(max_examples=60, deadline=None)
 def test_any_password_verifies_exactly_itself_after_the_round_trip(
     password: str, other: str
