@@ -93,27 +93,15 @@ def step(title: str, command: list[str], env: dict[str, str]) -> str:
     return result.stdout
 
 
-NAIVE_TIMESTAMPS = ("events.event.at", "labs.sample.created_at")
-
-
-def accept_for(env: dict[str, str]) -> list[str]:
-    """The known differences safemigrate takes as matches on this database."""
-    if not env.get("DATABASE_URL", "").startswith(("postgres://", "postgresql")):
-        return []
-    # The legacy columns are naive `timestamp`s (UTC by convention, as Flask-era apps
-    # write them); Django's DateTimeField with USE_TZ is `timestamptz`. Django reads
-    # and writes them correctly over a UTC connection, so the team accepted these two.
-    return [f"--accept={column}" for column in NAIVE_TIMESTAMPS]
-
-
 def prepare(env: dict[str, str]) -> None:
     python = sys.executable
     manage = [python, str(LABS / "manage.py")]
     alembic = [python, "-m", "alembic", "-c", str(LABS / "legacy" / "alembic.ini")]
     step("the legacy schema (alembic upgrade head)", [*alembic, "upgrade", "head"], env)
     # safemigrate fakes the migrations whose tables Alembic built (after checking they
-    # match, on PostgreSQL and on the SQLite files alike) and runs Django's own.
-    adopt = [*manage, "safemigrate", *accept_for(env)]
+    # match, on PostgreSQL and on the SQLite files alike) and runs Django's own. The
+    # legacy naive `timestamp` columns match as they are: the models use NaiveDateTimeField.
+    adopt = [*manage, "safemigrate"]
     step("Django adopts the legacy tables and makes its own (safemigrate)", adopt, env)
     step("static files (collectstatic)", [*manage, "collectstatic", "--noinput", "-v", "0"], env)
     output = step("demo users and data", [python, "-m", "examples.labs.legacy.seed"], env)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from strangler.db.fields import NaiveDateTimeField
 from strangler.db.schemas import schema_table
 
 
@@ -22,7 +23,7 @@ class LegacyUser(models.Model):
     password_hash = models.CharField(max_length=255)
     role = models.CharField(max_length=20)
     active = models.BooleanField()
-    created_at = models.DateTimeField()  # timestamp without time zone, UTC
+    created_at = NaiveDateTimeField()  # naive `timestamp`, UTC
 
     class Meta:
         managed = False
@@ -50,7 +51,7 @@ class Sample(models.Model):
     collected_on = models.DateField()
     notes = models.TextField()
     owner = models.ForeignKey(LegacyUser, models.DO_NOTHING, db_index=False)
-    created_at = models.DateTimeField()  # timestamp without time zone, UTC
+    created_at = NaiveDateTimeField()  # naive `timestamp`, UTC
     tags = models.ManyToManyField(Tag, through="SampleTag", related_name="samples")
 
     class Meta:
@@ -90,7 +91,7 @@ class Experiment(models.Model):
     title = models.CharField(max_length=200)
     sample = models.ForeignKey(Sample, models.DO_NOTHING, db_index=False)
     status = models.CharField(max_length=20)
-    started_at = models.DateTimeField()  # timestamp without time zone, UTC
+    started_at = NaiveDateTimeField()  # naive `timestamp`, UTC
 
     class Meta:
         managed = False
@@ -105,7 +106,7 @@ class Result(models.Model):
     metric = models.CharField(max_length=50)
     value = models.FloatField()
     unit = models.CharField(max_length=20)
-    recorded_at = models.DateTimeField()  # timestamp without time zone, UTC
+    recorded_at = NaiveDateTimeField()  # naive `timestamp`, UTC
 
     class Meta:
         managed = False
@@ -116,7 +117,7 @@ class Event(models.Model):
     """The shared, append-only event log: both apps write to it."""
 
     id = models.AutoField(primary_key=True)
-    at = models.DateTimeField(db_index=True)  # timestamp without time zone, UTC
+    at = NaiveDateTimeField(db_index=True)  # naive `timestamp`, UTC
     actor = models.CharField(max_length=80)
     kind = models.CharField(max_length=50)
     subject = models.CharField(max_length=200)

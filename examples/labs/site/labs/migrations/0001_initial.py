@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from strangler.db.fields import NaiveDateTimeField
+
 
 class Migration(migrations.Migration):
     initial = True
@@ -19,7 +21,7 @@ class Migration(migrations.Migration):
                 ("password_hash", models.CharField(max_length=255)),
                 ("role", models.CharField(max_length=20)),
                 ("active", models.BooleanField()),
-                ("created_at", models.DateTimeField()),
+                ("created_at", NaiveDateTimeField()),
             ],
             options={
                 "db_table": "users",
@@ -30,7 +32,7 @@ class Migration(migrations.Migration):
             name="Event",
             fields=[
                 ("id", models.AutoField(primary_key=True, serialize=False)),
-                ("at", models.DateTimeField(db_index=True)),
+                ("at", NaiveDateTimeField(db_index=True)),
                 ("actor", models.CharField(max_length=80)),
                 ("kind", models.CharField(max_length=50)),
                 ("subject", models.CharField(max_length=200)),
@@ -59,7 +61,7 @@ class Migration(migrations.Migration):
                 ("lab", models.CharField(max_length=50)),
                 ("collected_on", models.DateField()),
                 ("notes", models.TextField()),
-                ("created_at", models.DateTimeField()),
+                ("created_at", NaiveDateTimeField()),
                 (
                     "owner",
                     models.ForeignKey(

@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+from strangler.db.fields import NaiveDateTimeField
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -15,7 +17,7 @@ class Migration(migrations.Migration):
                 ("id", models.AutoField(primary_key=True, serialize=False)),
                 ("title", models.CharField(max_length=200)),
                 ("status", models.CharField(max_length=20)),
-                ("started_at", models.DateTimeField()),
+                ("started_at", NaiveDateTimeField()),
             ],
             options={
                 "db_table": '"labs"."experiment"',
@@ -29,7 +31,7 @@ class Migration(migrations.Migration):
                 ("metric", models.CharField(max_length=50)),
                 ("value", models.FloatField()),
                 ("unit", models.CharField(max_length=20)),
-                ("recorded_at", models.DateTimeField()),
+                ("recorded_at", NaiveDateTimeField()),
             ],
             options={
                 "db_table": '"labs"."result"',
