@@ -62,6 +62,15 @@ TEMPLATES = [
 
 # The schema-aware backend: stock Django PostgreSQL plus (schema, table) lookups.
 DATABASES = {"default": {**database_settings(), "ENGINE": "strangler.db.backends.postgresql"}}
+# The Flask-Migrate app's database (tests/db/flask_app): one of its own, as a real
+# Flask app has, so its ``user`` table and the identity tests' legacy ``user`` table
+# in ``default`` coexist. Django's tables are migrated into it too (a shared
+# database, as users run); created only for the tests that ask for it.
+DATABASES["flask"] = {
+    **DATABASES["default"],
+    "NAME": f"{DATABASES['default']['NAME']}_flask",
+    "TEST": {"NAME": f"{DATABASES['default']['TEST']['NAME']}_flask"},
+}
 
 STRANGLER = {
     "UPSTREAM": os.environ.get("STRANGLER_TEST_UPSTREAM", "http://127.0.0.1:9"),

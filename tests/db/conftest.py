@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy
 from alembic import command
 from alembic.config import Config
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from sqlalchemy.pool import NullPool
 
 from tests.db.legacy import VERSION_TABLE
@@ -24,9 +24,9 @@ ALEMBIC_DIR = Path(__file__).resolve().parent / "legacy" / "migrations"
 LEGACY_SCHEMAS = ("stga_core", "stga_labs")
 
 
-def sqlalchemy_url() -> sqlalchemy.URL:
-    """The Django test database, as SQLAlchemy spells it."""
-    settings = connection.settings_dict
+def sqlalchemy_url(using: str = DEFAULT_DB_ALIAS) -> sqlalchemy.URL:
+    """A Django test database (``default`` unless named), as SQLAlchemy spells it."""
+    settings = connections[using].settings_dict
     return sqlalchemy.URL.create(
         "postgresql+psycopg",
         username=settings["USER"] or None,
@@ -37,20 +37,20 @@ def sqlalchemy_url() -> sqlalchemy.URL:
     )
 
 
-def run_sql(*statements: str) -> None:
-    with connection.cursor() as cursor:
+def run_sql(*statements: str, using: str = DEFAULT_DB_ALIAS) -> None:
+    with connections[using].cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)
 
 
-def catalog_dump() -> list[tuple[object, ...]]:
+def catalog_dump(using: str = DEFAULT_DB_ALIAS) -> list[tuple[object, ...]]:
     """Everything the catalog says about the user schemas, and django_migrations.
 
     Compared before and after a refused safemigrate: equal means not a byte of
     the schema (nor the migration history) changed.
     """
     rows: list[tuple[object, ...]] = []
-    with connection.cursor() as cursor:
+    with connections[using].cursor() as cursor:
         cursor.execute(
             """
             SELECT n.nspname, c.relname, c.relkind, a.attnum, a.attname,
@@ -103,7 +103,7 @@ class Legacy:
         run_sql(*statements)
 
     def applied(self, app: str = "strangler_adopt") -> list[str]:
-        with connection.cursor() as cursor:
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
             cursor.execute("SELECT name FROM django_migrations WHERE app = %s ORDER BY name", [app])
             return [row[0] for row in cursor.fetchall()]
 
@@ -127,7 +127,11 @@ def legacy(transactional_db: None) -> Iterator[Legacy]:
 
 # --- A Flask-SQLAlchemy app with Flask-Migrate (tests/db/flask_app), run as users run it.
 
-FLASK_TABLES = ("post_tags", "post", "users", "tag", "alembic_version")
+# Its database (tests/settings.py): its tables in ``public`` beside Django's.
+FLASK_DB = "flask"
+FLASK_TABLES = ("post_tags", "post", "user", "tag", "alembic_version")
+# The mark of every test that uses the Flask app's database (``flask_pg``, ``project``).
+uses_flask_db = pytest.mark.django_db(transaction=True, databases=[DEFAULT_DB_ALIAS, FLASK_DB])
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
@@ -181,14 +185,18 @@ def drop_flask_tables() -> None:
     run_sql(
         *(f'DROP TABLE IF EXISTS public."{table}" CASCADE' for table in FLASK_TABLES),
         "DELETE FROM django_migrations WHERE app = 'blog'",
+        using=FLASK_DB,
     )
 
 
 @pytest.fixture
 def flask_pg(transactional_db: None) -> Iterator[FlaskApp]:
-    """The Flask app on the test database (its tables in ``public``, beside Django's)."""
+    """The Flask app on its test database (its tables in ``public``, beside Django's).
+
+    The test needs the ``uses_flask_db`` mark, so that database exists.
+    """
     drop_flask_tables()
-    yield FlaskApp(sqlalchemy_url().render_as_string(hide_password=False))
+    yield FlaskApp(sqlalchemy_url(FLASK_DB).render_as_string(hide_password=False))
     drop_flask_tables()
 
 
@@ -229,7 +237,7 @@ class DjangoProject:
 @pytest.fixture
 def project(tmp_path: Path, flask_pg: FlaskApp) -> DjangoProject:
     """A Django project on the same database as the Flask app."""
-    database = {**connection.settings_dict, "NAME": connection.settings_dict["NAME"]}
+    database = connections[FLASK_DB].settings_dict
     keep = ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT")
     return DjangoProject(
         tmp_path / "project",

@@ -19,15 +19,15 @@ from alembic.migration import MigrationContext
 from sqlalchemy.pool import NullPool
 
 from strangler.alembic import OWNER_KEY, include_object
-from tests.db.conftest import FlaskApp, Legacy, run_sql, sqlalchemy_url
+from tests.db.conftest import FLASK_DB, FlaskApp, Legacy, run_sql, sqlalchemy_url, uses_flask_db
 from tests.db.flask_app import db
 from tests.db.legacy import VERSION_TABLE
 from tests.db.legacy.models import Base
 
 
-def autogenerate(metadata: sa.MetaData, **options: Any) -> list[Any]:
-    """What ``alembic revision --autogenerate`` would write, as Alembic's diff tuples."""
-    engine = sa.create_engine(sqlalchemy_url(), poolclass=NullPool)
+def autogenerate(metadata: sa.MetaData, *, using: str = "default", **options: Any) -> list[Any]:
+    """What ``alembic revision --autogenerate`` would write on ``using``, as Alembic's diffs."""
+    engine = sa.create_engine(sqlalchemy_url(using), poolclass=NullPool)
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(
@@ -70,6 +70,7 @@ def handed_over(table: sa.Table) -> Iterator[None]:
         del table.info[OWNER_KEY]
 
 
+@uses_flask_db
 def test_flask_db_check_without_the_filter_would_drop_djangos_tables(flask_pg: FlaskApp) -> None:
     flask_pg.upgrade()
     result = flask_pg.flask("db", "check", handed_over=False)
@@ -79,6 +80,7 @@ def test_flask_db_check_without_the_filter_would_drop_djangos_tables(flask_pg: F
         assert table in result.stderr, table
 
 
+@uses_flask_db
 def test_flask_db_check_with_include_object_leaves_djangos_tables(flask_pg: FlaskApp) -> None:
     flask_pg.upgrade()
     result = flask_pg.flask("db", "check")
@@ -86,6 +88,7 @@ def test_flask_db_check_with_include_object_leaves_djangos_tables(flask_pg: Flas
     assert "No new upgrade operations detected" in result.stdout + result.stderr
 
 
+@uses_flask_db
 def test_one_schema_handed_over_table_is_never_altered(flask_pg: FlaskApp) -> None:
     flask_pg.upgrade()
     # Django owns tag now and has changed it; Flask's model still says the old thing.
@@ -93,26 +96,30 @@ def test_one_schema_handed_over_table_is_never_altered(flask_pg: FlaskApp) -> No
         "ALTER TABLE public.tag ADD COLUMN slug varchar(50) NULL",
         "ALTER TABLE public.tag ALTER COLUMN name TYPE varchar(80)",
         "CREATE INDEX tag_slug_idx ON public.tag (slug)",
+        using=FLASK_DB,
     )
     tag = db.metadata.tables["tag"]
-    assert "tag" in touched_tables(autogenerate(db.metadata))  # the bug, before hand-over
+    assert "tag" in touched_tables(
+        autogenerate(db.metadata, using=FLASK_DB)
+    )  # the bug, before hand-over
     with handed_over(tag):
-        diffs = autogenerate(db.metadata, include_object=include_object)
+        diffs = autogenerate(db.metadata, using=FLASK_DB, include_object=include_object)
     assert diffs == []
     # Flask's own tables are still compared: a change to one is proposed.
-    run_sql("ALTER TABLE public.post DROP COLUMN body")
+    run_sql("ALTER TABLE public.post DROP COLUMN body", using=FLASK_DB)
     with handed_over(tag):
-        diffs = autogenerate(db.metadata, include_object=include_object)
+        diffs = autogenerate(db.metadata, using=FLASK_DB, include_object=include_object)
     assert [(d[0], d[2], d[3].name) for d in diffs] == [("add_column", "post", "body")]
 
 
+@uses_flask_db
 def test_handed_over_table_missing_from_the_database_is_not_created(flask_pg: FlaskApp) -> None:
     flask_pg.upgrade()
-    run_sql("DROP TABLE public.post_tags")  # Django renamed or replaced it
+    run_sql("DROP TABLE public.post_tags", using=FLASK_DB)  # Django renamed or replaced it
     post_tags = db.metadata.tables["post_tags"]
-    assert [d[0] for d in autogenerate(db.metadata)].count("add_table") == 1
+    assert [d[0] for d in autogenerate(db.metadata, using=FLASK_DB)].count("add_table") == 1
     with handed_over(post_tags):
-        assert autogenerate(db.metadata, include_object=include_object) == []
+        assert autogenerate(db.metadata, using=FLASK_DB, include_object=include_object) == []
 
 
 def test_several_schemas(legacy: Legacy) -> None:
@@ -126,7 +133,7 @@ def test_several_schemas(legacy: Legacy) -> None:
     run_sql("ALTER TABLE stga_labs.sample ADD COLUMN weight_g integer NULL")
     sample = Base.metadata.tables["stga_labs.sample"]
     with handed_over(sample):
-        options = {"include_schemas": True, "include_object": include_object}
+        options: dict[str, Any] = {"include_schemas": True, "include_object": include_object}
         assert autogenerate(Base.metadata, **options) == []
     assert "sample" in touched_tables(autogenerate(Base.metadata, include_schemas=True))
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from django.core.management import call_command
-from django.db import connection, models
+from django.db import connections, models
 from django.test import override_settings
 from django.test.utils import isolate_apps
 from django.utils import timezone
@@ -19,9 +19,11 @@ from sqlalchemy.pool import NullPool
 from strangler.db.catalog import read_catalog
 from strangler.db.drift import find_drift
 from strangler.db.fields import NaiveDateTimeField
-from tests.db.conftest import FlaskApp, sqlalchemy_url
+from tests.db.conftest import FLASK_DB, FlaskApp, sqlalchemy_url, uses_flask_db
 from tests.db.flask_app import db
 from tests.db.test_modelgen import assert_formatted, load
+
+pytestmark = uses_flask_db
 
 UTC = datetime.UTC
 PARIS = datetime.timezone(datetime.timedelta(hours=1))
@@ -31,7 +33,7 @@ PARIS = datetime.timezone(datetime.timedelta(hours=1))
 def flask_users(flask_pg: FlaskApp) -> Iterator[sa.Engine]:
     """The Flask app's tables, built by ``flask db upgrade``, and an engine as Flask has."""
     flask_pg.upgrade()
-    engine = sa.create_engine(sqlalchemy_url(), poolclass=NullPool)
+    engine = sa.create_engine(sqlalchemy_url(FLASK_DB), poolclass=NullPool)
     yield engine
     engine.dispose()
 
@@ -39,21 +41,34 @@ def flask_users(flask_pg: FlaskApp) -> Iterator[sa.Engine]:
 def flask_insert_user(engine: sa.Engine, username: str, created_at: datetime.datetime) -> None:
     with engine.begin() as conn:
         conn.execute(
-            db.metadata.tables["users"].insert(),
+            db.metadata.tables["user"].insert(),
             {"username": username, "email": f"{username}@example.org", "created_at": created_at},
         )
 
 
 def flask_read_created(engine: sa.Engine, username: str) -> Any:
-    table = db.metadata.tables["users"]
+    table = db.metadata.tables["user"]
     with engine.connect() as conn:
         return conn.execute(
             sa.select(table.c.created_at).where(table.c.username == username)
         ).scalar_one()
 
 
+class FlaskDatabaseRouter:
+    """Sends one model's queries to the Flask app's database, as a project routes its models."""
+
+    def __init__(self, model: type[models.Model]) -> None:
+        self.model = model
+
+    def db_for_read(self, model: type[models.Model], **hints: Any) -> str | None:
+        return FLASK_DB if model is self.model else None
+
+    db_for_write = db_for_read
+
+
 @pytest.fixture
 def user_model() -> Iterator[type[models.Model]]:
+    """A Django model of the Flask app's ``user`` table, routed to its database."""
     with isolate_apps("tests.db.adopt_app"):
 
         class User(models.Model):
@@ -65,15 +80,17 @@ def user_model() -> Iterator[type[models.Model]]:
             class Meta:
                 app_label = "strangler_adopt"
                 managed = False
-                db_table = "users"
+                db_table = "user"
 
-        yield User
+        with override_settings(DATABASE_ROUTERS=[FlaskDatabaseRouter(User)]):
+            yield User
 
 
 def test_the_column_type_is_timestamp_without_time_zone(flask_users: sa.Engine) -> None:
     field = NaiveDateTimeField()
-    assert field.db_type(connection) == "timestamp"
-    column = read_catalog(connection).items[("public", "users", "column", ("created_at",))]
+    flask_connection = connections[FLASK_DB]
+    assert field.db_type(flask_connection) == "timestamp"
+    column = read_catalog(flask_connection).items[("public", "user", "column", ("created_at",))]
     assert column.type == "timestamp"
 
 
@@ -133,4 +150,4 @@ def test_strangler_models_maps_naive_columns_and_passes_drift(flask_users: sa.En
     generated = load(source)
     for model in generated:
         assert model.check() == [], model
-    assert find_drift(connection, generated, db.metadata) == []
+    assert find_drift(connections[FLASK_DB], generated, db.metadata) == []

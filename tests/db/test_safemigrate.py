@@ -14,7 +14,7 @@ from django.db import connection, connections
 
 from strangler.db.adoption import advisory_lock
 from tests.db.adopt_app.models import Person, Sample
-from tests.db.conftest import DjangoProject, FlaskApp, Legacy, catalog_dump
+from tests.db.conftest import FLASK_DB, DjangoProject, FlaskApp, Legacy, catalog_dump, uses_flask_db
 
 ADOPT = "strangler_adopt"
 
@@ -368,6 +368,7 @@ def test_inconsistent_history_is_refused(legacy: Legacy) -> None:
         plan()
 
 
+@uses_flask_db
 def test_the_playbook_on_a_flask_sqlalchemy_app(project: DjangoProject, flask_pg: FlaskApp) -> None:
     """strangler_models -> makemigrations -> safemigrate, on tables Flask-Migrate built.
 
@@ -395,15 +396,16 @@ def test_the_playbook_on_a_flask_sqlalchemy_app(project: DjangoProject, flask_pg
         ("0002", "fake", []),
         ("0003", "fake", []),
     ]
-    before = catalog_dump()
+    before = catalog_dump(FLASK_DB)
     applied = project.manage("safemigrate")
     assert applied.returncode == 0, applied.stderr
-    assert [row for row in catalog_dump() if row not in before] == [
-        row for row in catalog_dump() if row[0] == "blog" and row not in before
+    assert [row for row in catalog_dump(FLASK_DB) if row not in before] == [
+        row for row in catalog_dump(FLASK_DB) if row[0] == "blog" and row not in before
     ]
     assert project.manage("makemigrations", "blog", "--check", "--dry-run").returncode == 0
 
 
+@uses_flask_db
 def test_a_broken_migration_state_is_a_clear_error(
     project: DjangoProject, flask_pg: FlaskApp
 ) -> None:

@@ -2,7 +2,7 @@
 
 Nobody here would design its schema this way, which is the point: it is what
 the database tools meet on real apps. Naive ``db.DateTime`` columns (SQLAlchemy's
-default: ``timestamp without time zone``), its own ``users`` table, and an
+default: ``timestamp without time zone``), a ``user`` table, and an
 association table whose primary key is its two foreign keys. Its migrations
 (``migrations/``) were written by ``flask db init`` and ``flask db migrate``.
 """
@@ -29,9 +29,7 @@ def _utcnow() -> datetime.datetime:
 
 
 class User(db.Model):  # type: ignore[name-defined,misc]
-    # Not Flask-SQLAlchemy's default "user": the identity tests keep a legacy
-    # "user" table in the same test database for the whole session.
-    __tablename__ = "users"
+    # Flask-SQLAlchemy's default name, "user", as most apps have it.
 
     id = db.Column(db.Integer, primary_key=True)
     username = db.Column(db.String(80), unique=True, nullable=False)
@@ -57,7 +55,7 @@ class Post(db.Model):  # type: ignore[name-defined,misc]
     title = db.Column(db.String(200), nullable=False)
     body = db.Column(db.Text)
     published_at = db.Column(db.DateTime, index=True)
-    author_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
+    author_id = db.Column(db.Integer, db.ForeignKey("user.id"), nullable=False)
     tags = db.relationship("Tag", secondary=post_tags, backref="posts")
 
 

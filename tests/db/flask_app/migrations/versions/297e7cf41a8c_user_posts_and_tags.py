@@ -1,8 +1,8 @@
-"""users, posts and tags
+"""user, posts and tags
 
-Revision ID: b837325b0445
+Revision ID: 297e7cf41a8c
 Revises: 
-Create Date: 2026-11-27 12:07:02.255563
+Create Date: 2026-11-27 13:40:23.254789
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'b837325b0445'
+revision = '297e7cf41a8c'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -24,7 +24,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
     )
-    op.create_table('users',
+    op.create_table('user',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=80), nullable=False),
     sa.Column('email', sa.String(length=120), nullable=False),
@@ -39,7 +39,7 @@ def upgrade():
     sa.Column('body', sa.Text(), nullable=True),
     sa.Column('published_at', sa.DateTime(), nullable=True),
     sa.Column('author_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['author_id'], ['users.id'], ),
+    sa.ForeignKeyConstraint(['author_id'], ['user.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('post', schema=None) as batch_op:
@@ -62,6 +62,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_post_published_at'))
 
     op.drop_table('post')
-    op.drop_table('users')
+    op.drop_table('user')
     op.drop_table('tag')
     # ### end Alembic commands ###
