@@ -13,6 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -32,11 +33,24 @@ class Demo:
     port: int
     flask_port: int
     var: Path
+    database_url: str | None = None  # None: DEMO_DATABASE_URL, or SQLite in var
     output: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def manage(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``manage.py ARGS`` of the demo's site, on the demo's database, output captured."""
+        env = {
+            **demo_env(self.var, self.database_url),
+            "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")]),
+            "DJANGO_SETTINGS_MODULE": "examples.labs.site.settings",
+        }
+        command = [sys.executable, str(ROOT / "examples" / "labs" / "manage.py"), *args]
+        return subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=120, check=False
+        )
 
     def wait_for_line(self, pattern: str, timeout: float = 90) -> str:
         """The first line of the demo's output matching ``pattern``, read so far or still to come.
@@ -65,26 +79,66 @@ class Demo:
         return self.process.returncode, "".join(self.output)
 
 
-def start_demo(var: Path, port: int | None = None, flask_port: int | None = None) -> Demo:
-    port, flask_port = port or free_port(), flask_port or free_port()
-    env = {
+def demo_env(var: Path, database_url: str | None = None) -> dict[str, str]:
+    """The environment the demo and its ``manage.py`` run in, as ``make demo`` gives it.
+
+    Its files in ``var``; its database the SQLite file there, or PostgreSQL at
+    ``database_url`` (default: ``DEMO_DATABASE_URL`` when set).
+    """
+    url = database_url or os.environ.get("DEMO_DATABASE_URL")
+    return {
         "PATH": os.environ["PATH"],
         "LABS_VAR": str(var),
         "PYTHONUNBUFFERED": "1",
-        **(
-            {"DATABASE_URL": os.environ["DEMO_DATABASE_URL"]}
-            if "DEMO_DATABASE_URL" in os.environ
-            else {}
-        ),
+        **({"DATABASE_URL": url} if url else {}),
     }
+
+
+@contextmanager
+def fresh_database(name: str) -> Iterator[str | None]:
+    """A new, empty demo database: the URL of one made beside ``DEMO_DATABASE_URL``'s.
+
+    ``None`` on SQLite, where each var directory already has a file of its own.
+    Dropped afterwards.
+    """
+    url = os.environ.get("DEMO_DATABASE_URL")
+    if not url:
+        yield None
+        return
+    import psycopg
+    from psycopg import sql
+
+    parts = urllib.parse.urlsplit(url)
+    database = f"{parts.path.lstrip('/')}_{name}"
+    statements = [
+        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)),
+        sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)),
+    ]
+    with psycopg.connect(url, autocommit=True) as admin:
+        for statement in statements:
+            admin.execute(statement)
+    try:
+        yield urllib.parse.urlunsplit(parts._replace(path=f"/{database}"))
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(statements[0])
+
+
+def start_demo(
+    var: Path,
+    port: int | None = None,
+    flask_port: int | None = None,
+    database_url: str | None = None,
+) -> Demo:
+    port, flask_port = port or free_port(), flask_port or free_port()
     process = subprocess.Popen(
         [sys.executable, str(RUN_DEMO), "--port", str(port), "--flask-port", str(flask_port)],
-        env=env,
+        env=demo_env(var, database_url),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    return Demo(process, port, flask_port, var)
+    return Demo(process, port, flask_port, var, database_url)
 
 
 def stop_demo(demo: Demo) -> None:

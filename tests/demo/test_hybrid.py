@@ -5,14 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 import uuid
 
-from tests.conftest import ROOT
 from tests.demo.conftest import Demo, Visitor, query_one
 
 
@@ -187,18 +183,10 @@ def test_the_shadowed_route_matches_flask(demo: Demo, visitor: Visitor) -> None:
         answer = visitor.get(f"/api/experiments?per_page=5&page={page}")
         assert answer.status == 200
         assert len(json.loads(answer.body)["items"]) == 5
-    env = {
-        "PATH": os.environ["PATH"],
-        "LABS_VAR": str(demo.var),
-        "PYTHONPATH": str(ROOT / "src"),
-        "DJANGO_SETTINGS_MODULE": "examples.labs.site.settings",
-    }
     deadline = time.monotonic() + 30
     while True:
-        listed = subprocess.run(
-            [sys.executable, str(ROOT / "examples/labs/manage.py"), "strangler_shadow", "--json"],
-            env=env, capture_output=True, text=True, check=True,
-        )  # fmt: skip
+        listed = demo.manage("strangler_shadow", "--json")
+        assert listed.returncode == 0, listed.stderr
         report = json.loads(listed.stdout)
         if report["compared"] >= 2 or time.monotonic() > deadline:
             break

@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.demo.conftest import Demo, query_one, start_demo, stop_demo
+from tests.demo.conftest import Demo, fresh_database, query_one, start_demo, stop_demo
 
 
 def listening(port: int) -> bool:
@@ -33,28 +32,15 @@ def gunicorn_master(demo: Demo, name: str) -> int:
     raise AssertionError(f"no gunicorn for {name} among {children}")
 
 
-def manage(demo: Demo, *args: str) -> subprocess.CompletedProcess[str]:
-    """``manage.py`` against the running demo's database."""
-    env = {
-        "PATH": os.environ["PATH"],
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")]),
-        "DJANGO_SETTINGS_MODULE": "examples.labs.site.settings",
-        "LABS_VAR": str(demo.var),
-        **({"DATABASE_URL": url} if (url := os.environ.get("DEMO_DATABASE_URL")) else {}),
-    }
-    command = [sys.executable, str(ROOT / "examples" / "labs" / "manage.py"), *args]
-    return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-
-
 def test_the_legacy_tables_were_adopted_not_recreated(demo: Demo) -> None:
     """safemigrate faked the migration of the tables Alembic built, and they still match."""
     recorded = "SELECT count(*) FROM django_migrations WHERE app = %s AND name = %s"
     assert query_one(demo, recorded, "labs", "0001_initial") == (1,)
     assert query_one(demo, "SELECT version_num FROM alembic_version") == ("0001_initial",)
-    plan = manage(demo, "safemigrate", "--plan", "--json")
+    plan = demo.manage("safemigrate", "--plan", "--json")
     assert plan.returncode == 0, plan.stderr
     assert json.loads(plan.stdout) == {"migrations": []}  # nothing left to run or refuse
-    drift = manage(demo, "strangler_drift")
+    drift = demo.manage("strangler_drift")
     assert drift.returncode == 0, drift.stdout + drift.stderr  # Django, SQLAlchemy and DB agree
 
 
@@ -93,7 +79,13 @@ def test_a_server_that_exits_stops_the_demo(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_stops_both_servers_and_a_second_run_reuses_everything(tmp_path: Path) -> None:
-    first = start_demo(tmp_path)
+    with fresh_database("second_run") as database_url:
+        ctrl_c_then_run_again(tmp_path, database_url)
+
+
+def ctrl_c_then_run_again(tmp_path: Path, database_url: str | None) -> None:
+    """A first run prepares everything from nothing; after Ctrl-C, a second reuses it."""
+    first = start_demo(tmp_path, database_url=database_url)
     try:
         first.wait_for_line(r"demo: ready at")
         assert "seeded the demo data" in "".join(first.output)
@@ -110,7 +102,9 @@ def test_ctrl_c_stops_both_servers_and_a_second_run_reuses_everything(tmp_path: 
     assert not listening(first.port)
     assert not listening(first.flask_port)
 
-    second = start_demo(tmp_path, port=first.port, flask_port=first.flask_port)
+    second = start_demo(
+        tmp_path, port=first.port, flask_port=first.flask_port, database_url=database_url
+    )
     try:
         second.wait_for_line(r"demo: ready at")
         assert "demo data already there" in "".join(second.output)
