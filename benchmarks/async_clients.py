@@ -16,15 +16,11 @@ small client of our own on ``h11`` over an asyncio stream, the shape
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import statistics
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -33,26 +29,23 @@ import aiohttp
 import h11
 import httpx
 
-from benchmarks.clients import ClientResult
-from benchmarks.servers import Servers
+from benchmarks.clients import (
+    READ_SIZE,
+    SMALL_PATH,
+    ClientResult,
+    Endpoint,
+    argument_parser,
+    flask_server,
+    markdown_table,
+    stream_target,
+)
 from strangler.forwarding.async_http import AsyncHttpTransport
 from strangler.forwarding.messages import UpstreamRequest
 from strangler.forwarding.upstream import HttpUpstream, parse_upstream
 
-READ_SIZE = 64 * 1024
-SMALL_PATH = "/hello"
 
-
-class AsyncClient:
+class AsyncClient(Endpoint):
     """One client over one keep-alive connection: a small GET, and a streamed GET."""
-
-    name = ""
-
-    def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        self.url = url
-        self.host = parts.hostname or "127.0.0.1"
-        self.port = parts.port or 80
 
     async def get(self) -> bytes:
         raise NotImplementedError
@@ -118,7 +111,23 @@ class AiohttpClient(AsyncClient):
             await self.session.close()
 
 
-class H11Client(AsyncClient):
+class ChunkedAsyncClient(AsyncClient):
+    """A client whose one primitive is ``_request``: a GET's body, chunk by chunk."""
+
+    def _request(self, target: str) -> AsyncIterator[bytes]:
+        raise NotImplementedError
+
+    async def get(self) -> bytes:
+        return b"".join([chunk async for chunk in self._request(SMALL_PATH)])
+
+    async def stream(self, target: str) -> int:
+        total = 0
+        async for chunk in self._request(target):
+            total += len(chunk)
+        return total
+
+
+class H11Client(ChunkedAsyncClient):
     """h11 (sans-IO HTTP/1.1) over an asyncio stream, about fifty lines of ours."""
 
     name = "h11 over asyncio streams (ours)"
@@ -159,21 +168,12 @@ class H11Client(AsyncClient):
             if isinstance(event, h11.Data):
                 yield event.data
 
-    async def get(self) -> bytes:
-        return b"".join([chunk async for chunk in self._request(SMALL_PATH)])
-
-    async def stream(self, target: str) -> int:
-        total = 0
-        async for chunk in self._request(target):
-            total += len(chunk)
-        return total
-
     async def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
 
 
-class StranglerClient(AsyncClient):
+class StranglerClient(ChunkedAsyncClient):
     """django-strangler's own async transport: asyncio streams and ``http11.py``."""
 
     name = "strangler AsyncHttpTransport (asyncio streams + http11.py)"
@@ -189,15 +189,6 @@ class StranglerClient(AsyncClient):
         response = await self.transport.send(request, None)
         async for chunk in response.body:
             yield chunk
-
-    async def get(self) -> bytes:
-        return b"".join([chunk async for chunk in self._request(SMALL_PATH)])
-
-    async def stream(self, target: str) -> int:
-        total = 0
-        async for chunk in self._request(target):
-            total += len(chunk)
-        return total
 
     async def close(self) -> None:
         await self.transport.aclose()
@@ -223,19 +214,11 @@ async def measure_client(
             walls.append(time.perf_counter() - start)
         cpu = time.thread_time() - cpu_start
         start = time.perf_counter()
-        received = await client.stream(f"/stream?size={stream_size}")
-        elapsed = time.perf_counter() - start
-        if received != stream_size:
-            raise RuntimeError(f"{cls.name}: streamed {received} of {stream_size} bytes")
+        received = await client.stream(stream_target(stream_size))
+        streamed = (received, stream_size, time.perf_counter() - start)
     finally:
         await client.close()
-    return ClientResult(
-        name=cls.name,
-        wall_p50_us=statistics.median(walls) * 1e6,
-        wall_mean_us=statistics.fmean(walls) * 1e6,
-        cpu_us=cpu / requests * 1e6,
-        stream_mb_s=stream_size / elapsed / 1e6,
-    )
+    return ClientResult.from_timings(cls.name, walls, cpu, streamed)
 
 
 def measure_clients(url: str, requests: int, stream_size: int) -> list[ClientResult]:
@@ -243,39 +226,21 @@ def measure_clients(url: str, requests: int, stream_size: int) -> list[ClientRes
     return [asyncio.run(measure_client(cls, url, requests, stream_size)) for cls in CLIENTS]
 
 
-def markdown_table(results: list[ClientResult], requests: int, stream_size: int) -> str:
-    lines = [
-        f"| client | p50 per request | mean per request | loop CPU per request "
-        f"| stream {stream_size / 2**20:.0f} MiB |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for result in results:
-        lines.append(
-            f"| {result.name} | {result.wall_p50_us:.0f} µs | {result.wall_mean_us:.0f} µs "
-            f"| {result.cpu_us:.0f} µs | {result.stream_mb_s:,.0f} MB/s |"
-        )
-    lines.append("")
-    lines.append(
-        f"{requests} sequential `GET /hello` (1.2 KiB page) per client over one keep-alive "
-        f"connection after a warm-up, each client in its own event loop; CPU is the loop "
-        f"thread's CPU time (`time.thread_time`), so it excludes the server."
-    )
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=3000, help="requests per client")
-    parser.add_argument(
-        "--stream-size", type=int, default=256 * 2**20, help="bytes of the streamed body"
-    )
+    parser = argument_parser(__doc__)
     parser.add_argument("--rounds", type=int, default=1, help="rounds, clients taking turns")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="strangler-bench-") as tmp, Servers(Path(tmp)) as run:
-        flask = run.gunicorn("flask", "benchmarks.flask_app:app")
+    with flask_server() as url:
         for _ in range(args.rounds):
-            results = measure_clients(flask.url, args.requests, args.stream_size)
-            print(markdown_table(results, args.requests, args.stream_size))
+            results = measure_clients(url, args.requests, args.stream_size)
+            table = markdown_table(
+                results,
+                args.requests,
+                args.stream_size,
+                cpu="loop CPU",
+                setting=", each client in its own event loop",
+            )
+            print(table)
             print()
     return 0
 

@@ -9,7 +9,8 @@ streaming a large body through each client in 64 KiB reads.
     python benchmarks/clients.py [--requests N] [--stream-size BYTES]
 
 ``benchmarks/forwarding.py`` runs the same measurement and puts the table in
-docs/benchmarks.md.
+docs/benchmarks.md. ``benchmarks/async_clients.py`` measures the async clients
+with the pieces shared here (the endpoint, the result, the table, the server).
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
 if __package__ in (None, ""):
@@ -37,8 +41,8 @@ READ_SIZE = 64 * 1024
 SMALL_PATH = "/hello"
 
 
-class Client:
-    """One client over one keep-alive connection: a small GET, and a streamed GET."""
+class Endpoint:
+    """A client of the server at ``url`` (its host and port), by the ``name`` tables show."""
 
     name = ""
 
@@ -48,6 +52,10 @@ class Client:
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 80
 
+
+class Client(Endpoint):
+    """One client over one keep-alive connection: a small GET, and a streamed GET."""
+
     def get(self) -> bytes:
         raise NotImplementedError
 
@@ -56,6 +64,18 @@ class Client:
 
     def close(self) -> None:
         raise NotImplementedError
+
+
+class Readable(Protocol):
+    def read1(self, amount: int, /) -> bytes: ...
+
+
+def drain(response: Readable) -> int:
+    """Read a response's body to its end in ``READ_SIZE`` reads; the bytes received."""
+    total = 0
+    while chunk := response.read1(READ_SIZE):
+        total += len(chunk)
+    return total
 
 
 class StdlibClient(Client):
@@ -71,11 +91,7 @@ class StdlibClient(Client):
 
     def stream(self, target: str) -> int:
         self.conn.request("GET", target)
-        response = self.conn.getresponse()
-        total = 0
-        while chunk := response.read1(READ_SIZE):
-            total += len(chunk)
-        return total
+        return drain(self.conn.getresponse())
 
     def close(self) -> None:
         self.conn.close()
@@ -96,11 +112,7 @@ class Urllib3ConnectionClient(Client):
 
     def stream(self, target: str) -> int:
         self.conn.request("GET", target, preload_content=False, decode_content=False)
-        response = self.conn.getresponse()
-        total = 0
-        while chunk := response.read1(READ_SIZE):
-            total += len(chunk)
-        return total
+        return drain(self.conn.getresponse())
 
     def close(self) -> None:
         self.conn.close()
@@ -125,9 +137,7 @@ class Urllib3PoolClient(Client):
         response = self.pool.urlopen(
             "GET", target, preload_content=False, decode_content=False, retries=False
         )
-        total = 0
-        while chunk := response.read1(READ_SIZE):
-            total += len(chunk)
+        total = drain(response)
         response.release_conn()
         return total
 
@@ -172,6 +182,27 @@ class ClientResult:
     cpu_us: float
     stream_mb_s: float
 
+    @classmethod
+    def from_timings(
+        cls,
+        name: str,
+        walls: list[float],
+        cpu: float,
+        streamed: tuple[int, int, float],
+    ) -> ClientResult:
+        """From each request's wall time, the requests' CPU time, and the stream's
+        (received, expected, seconds); a short stream is an error, not a figure."""
+        received, expected, elapsed = streamed
+        if received != expected:
+            raise RuntimeError(f"{name}: streamed {received} of {expected} bytes")
+        return cls(
+            name=name,
+            wall_p50_us=statistics.median(walls) * 1e6,
+            wall_mean_us=statistics.fmean(walls) * 1e6,
+            cpu_us=cpu / len(walls) * 1e6,
+            stream_mb_s=expected / elapsed / 1e6,
+        )
+
 
 def measure_client(cls: type[Client], url: str, requests: int, stream_size: int) -> ClientResult:
     client = cls(url)
@@ -188,19 +219,16 @@ def measure_client(cls: type[Client], url: str, requests: int, stream_size: int)
             walls.append(time.perf_counter() - start)
         cpu = time.thread_time() - cpu_start
         start = time.perf_counter()
-        received = client.stream(f"/stream?size={stream_size}")
-        elapsed = time.perf_counter() - start
-        if received != stream_size:
-            raise RuntimeError(f"{cls.name}: streamed {received} of {stream_size} bytes")
+        received = client.stream(stream_target(stream_size))
+        streamed = (received, stream_size, time.perf_counter() - start)
     finally:
         client.close()
-    return ClientResult(
-        name=cls.name,
-        wall_p50_us=statistics.median(walls) * 1e6,
-        wall_mean_us=statistics.fmean(walls) * 1e6,
-        cpu_us=cpu / requests * 1e6,
-        stream_mb_s=stream_size / elapsed / 1e6,
-    )
+    return ClientResult.from_timings(cls.name, walls, cpu, streamed)
+
+
+def stream_target(size: int) -> str:
+    """The benchmark Flask app's path that streams ``size`` bytes."""
+    return f"/stream?size={size}"
 
 
 def measure_clients(url: str, requests: int, stream_size: int) -> list[ClientResult]:
@@ -208,9 +236,17 @@ def measure_clients(url: str, requests: int, stream_size: int) -> list[ClientRes
     return [measure_client(cls, url, requests, stream_size) for cls in CLIENTS]
 
 
-def markdown_table(results: list[ClientResult], requests: int, stream_size: int) -> str:
+def markdown_table(
+    results: list[ClientResult],
+    requests: int,
+    stream_size: int,
+    cpu: str = "client CPU",
+    setting: str = "",
+) -> str:
+    """The results as a Markdown table; ``cpu`` names the CPU column, ``setting`` adds a
+    clause on how the clients ran (``", each client in its own event loop"``)."""
     lines = [
-        f"| client | p50 per request | mean per request | client CPU per request "
+        f"| client | p50 per request | mean per request | {cpu} per request "
         f"| stream {stream_size / 2**20:.0f} MiB |",
         "|---|---:|---:|---:|---:|",
     ]
@@ -222,7 +258,7 @@ def markdown_table(results: list[ClientResult], requests: int, stream_size: int)
     lines.append("")
     lines.append(
         f"{requests} sequential `GET /hello` (1.2 KiB page) per client over one keep-alive "
-        f"connection after a warm-up; CPU is the calling thread's CPU time "
+        f"connection after a warm-up{setting}; CPU is the calling thread's CPU time "
         f"(`time.thread_time`), so it excludes the server."
     )
     return "\n".join(lines)
@@ -247,16 +283,27 @@ def conclusion(results: list[ClientResult]) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def argument_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The options of a client benchmark: requests per client, size of the streamed body."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=3000, help="requests per client")
     parser.add_argument(
         "--stream-size", type=int, default=256 * 2**20, help="bytes of the streamed body"
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+@contextmanager
+def flask_server() -> Iterator[str]:
+    """The benchmark Flask app under gunicorn on 127.0.0.1, for the ``with`` block; its URL."""
     with tempfile.TemporaryDirectory(prefix="strangler-bench-") as tmp, Servers(Path(tmp)) as run:
-        flask = run.gunicorn("flask", "benchmarks.flask_app:app")
-        results = measure_clients(flask.url, args.requests, args.stream_size)
+        yield run.gunicorn("flask", "benchmarks.flask_app:app").url
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = argument_parser(__doc__).parse_args(argv)
+    with flask_server() as url:
+        results = measure_clients(url, args.requests, args.stream_size)
     print(markdown_table(results, args.requests, args.stream_size))
     print()
     print(conclusion(results))

@@ -9,10 +9,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self, TypeVar
 
 import pytest
 from django.core.signals import request_finished
@@ -140,7 +140,10 @@ def rss_kib(pid: int, field: str = "VmRSS") -> int:
 
 @dataclass
 class Front:
-    """Django (the test project) served by gunicorn, forwarding to ``upstream``."""
+    """Django (the test project) served by gunicorn, forwarding to ``upstream``.
+
+    Also a context manager: the server stops at the end of the ``with`` block.
+    """
 
     port: int
     process: subprocess.Popen[bytes]
@@ -153,6 +156,45 @@ class Front:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
         return int(children.split()[0])
 
+    def stop(self) -> None:
+        """Stop the server and wait until it has exited."""
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+FrontT = TypeVar("FrontT", bound=Front)
+
+
+def launch_front(
+    kind: type[FrontT],
+    server: Callable[[int], list[str]],
+    settings_module: str,
+    upstream_url: str,
+    extra_env: dict[str, str] | None = None,
+) -> FrontT:
+    """``python -m SERVER...`` serving the test project on a free port of 127.0.0.1.
+
+    ``server(port)`` is the server's command line (gunicorn, uvicorn); the
+    project forwards to ``upstream_url``. Returns once the port answers.
+    """
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": settings_module,
+        "STRANGLER_TEST_UPSTREAM": upstream_url,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")]),
+        **(extra_env or {}),
+    }
+    process = subprocess.Popen([sys.executable, "-m", *server(port)], cwd=ROOT, env=env)
+    wait_for_port(port, process)
+    return kind(port, process)
+
 
 def start_front(
     upstream_url: str,
@@ -160,18 +202,10 @@ def start_front(
     app: str = "tests.wsgi:application",
     workers: int = 1,
 ) -> Front:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "STRANGLER_TEST_UPSTREAM": upstream_url,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")]),
-        **(extra_env or {}),
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
+    """gunicorn (gthread workers) serving ``app`` of the test project, forwarding upstream."""
+
+    def gunicorn(port: int) -> list[str]:
+        return [
             "gunicorn",
             "--bind",
             f"127.0.0.1:{port}",
@@ -184,12 +218,9 @@ def start_front(
             "--log-level",
             "warning",
             app,
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    wait_for_port(port, process)
-    return Front(port, process)
+        ]
+
+    return launch_front(Front, gunicorn, "tests.settings", upstream_url, extra_env)
 
 
 @contextlib.contextmanager
@@ -199,41 +230,33 @@ def running_front(
     app: str = "tests.wsgi:application",
 ) -> Iterator[Front]:
     """``start_front`` for the length of a ``with`` block (a fixture's body)."""
-    server = start_front(upstream_url, extra_env, app=app)
-    try:
+    with start_front(upstream_url, extra_env, app=app) as server:
         yield server
-    finally:
-        server.process.terminate()
-        server.process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
 def front(upstream: RunningServer) -> Iterator[Front]:
     """A live Django front door (gunicorn, one gthread worker) before the Flask upstream."""
-    server = start_front(upstream.url)
-    yield server
-    server.process.terminate()
-    server.process.wait(timeout=10)
+    with start_front(upstream.url) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
 def asgi_front(upstream: RunningServer) -> Iterator[Front]:
     """A live Django front under uvicorn (``strangler.asgi``, one worker) before the upstream."""
-    from tests.asgi.fronts import start_asgi_front, stop
+    from tests.asgi.fronts import start_asgi_front
 
-    server = start_asgi_front(upstream.url)
-    yield server
-    stop(server)
+    with start_asgi_front(upstream.url) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
 def asgi_in_process_front() -> Iterator[Front]:
     """The same under uvicorn with the in-process transport (the app in a thread pool)."""
-    from tests.asgi.fronts import start_asgi_front, stop
+    from tests.asgi.fronts import start_asgi_front
 
-    server = start_asgi_front("wsgi:tests.legacy_wsgi:app")
-    yield server
-    stop(server)
+    with start_asgi_front("wsgi:tests.legacy_wsgi:app") as server:
+        yield server
 
 
 @dataclass

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.asgi.fronts import AsgiFront, start_asgi_front, stop
+from tests.asgi.fronts import AsgiFront, start_asgi_front
 from tests.asgi.legacy import create_live_app
 from tests.upstream import RunningServer, serve
 
@@ -22,17 +22,15 @@ def live_upstream() -> Iterator[RunningServer]:
 @pytest.fixture(scope="session")
 def live_front(live_upstream: RunningServer) -> Iterator[AsgiFront]:
     """The test project under uvicorn, forwarding over HTTP to the live-features app."""
-    front = start_asgi_front(live_upstream.url)
-    yield front
-    stop(front)
+    with start_asgi_front(live_upstream.url) as front:
+        yield front
 
 
 @pytest.fixture(scope="session")
 def live_in_process_front() -> Iterator[AsgiFront]:
     """The same, with the live-features app called in-process (``wsgi:`` upstream)."""
-    front = start_asgi_front("wsgi:tests.asgi.legacy:app")
-    yield front
-    stop(front)
+    with start_asgi_front("wsgi:tests.asgi.legacy:app") as front:
+        yield front
 
 
 @pytest.fixture(params=["live_front", "live_in_process_front"])

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
-from tests.conftest import ROOT, Front, free_port, wait_for_port
+from tests.conftest import Front, launch_front
 
 
 class AsgiFront(Front):
@@ -22,18 +18,9 @@ def start_asgi_front(
     app: str = "tests.asgi.application:application",
 ) -> AsgiFront:
     """uvicorn serving ``app`` on a free port of 127.0.0.1, forwarding to ``upstream_url``."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.asgi.settings",
-        "STRANGLER_TEST_UPSTREAM": upstream_url,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")]),
-        **(extra_env or {}),
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
+
+    def uvicorn(port: int) -> list[str]:
+        return [
             "uvicorn",
             "--host",
             "127.0.0.1",
@@ -47,14 +34,6 @@ def start_asgi_front(
             "--no-server-header",
             "--no-date-header",
             app,
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    wait_for_port(port, process)
-    return AsgiFront(port, process)
+        ]
 
-
-def stop(front: Front) -> None:
-    front.process.terminate()
-    front.process.wait(timeout=10)
+    return launch_front(AsgiFront, uvicorn, "tests.asgi.settings", upstream_url, extra_env)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.asgi.fronts import AsgiFront, start_asgi_front, stop
+from tests.asgi.fronts import AsgiFront, start_asgi_front
 from tests.conftest import free_port, rss_kib
 from tests.upstream import RunningServer
 
@@ -178,9 +178,8 @@ def test_head_request_gets_no_body(any_live_front: AsgiFront) -> None:
 @pytest.fixture(scope="module")
 def dead_upstream_front() -> Iterator[AsgiFront]:
     """A front whose upstream port has nothing listening."""
-    front = start_asgi_front(f"http://127.0.0.1:{free_port()}")
-    yield front
-    stop(front)
+    with start_asgi_front(f"http://127.0.0.1:{free_port()}") as front:
+        yield front
 
 
 def test_unreachable_upstream_is_a_short_502(dead_upstream_front: AsgiFront) -> None:
@@ -196,11 +195,10 @@ def test_unreachable_upstream_is_a_short_502(dead_upstream_front: AsgiFront) -> 
 @pytest.fixture(scope="module")
 def impatient_front(live_upstream: RunningServer) -> Iterator[AsgiFront]:
     """A front that waits half a second for each piece of a client's body."""
-    front = start_asgi_front(
+    with start_asgi_front(
         live_upstream.url, extra_env={"STRANGLER_TEST_CLIENT_BODY_TIMEOUT": "0.5"}
-    )
-    yield front
-    stop(front)
+    ) as front:
+        yield front
 
 
 def test_client_that_stops_sending_its_body_gets_408(impatient_front: AsgiFront) -> None:

@@ -16,7 +16,7 @@ from strangler.identity.tokens import (
     bound_target,
     load_verifying_key,
 )
-from tests.asgi.fronts import AsgiFront, start_asgi_front, stop
+from tests.asgi.fronts import AsgiFront, start_asgi_front
 from tests.upstream import RunningServer
 
 pytestmark = pytest.mark.timeout(60)
@@ -27,9 +27,10 @@ SECRET = secrets.token_hex(32)
 @pytest.fixture(scope="module")
 def signing_front(live_upstream: RunningServer) -> Iterator[AsgiFront]:
     """An ASGI front that signs an identity token (HS256) for every forwarded request."""
-    front = start_asgi_front(live_upstream.url, extra_env={"STRANGLER_TEST_SIGNING_KEY": SECRET})
-    yield front
-    stop(front)
+    with start_asgi_front(
+        live_upstream.url, extra_env={"STRANGLER_TEST_SIGNING_KEY": SECRET}
+    ) as front:
+        yield front
 
 
 def verifier() -> TokenVerifier:

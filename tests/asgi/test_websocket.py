@@ -12,7 +12,7 @@ from websockets.sync.client import connect
 from websockets.typing import Origin, Subprotocol
 
 from strangler.forwarding.websocket import origin_allowed
-from tests.asgi.fronts import AsgiFront, start_asgi_front, stop
+from tests.asgi.fronts import AsgiFront, start_asgi_front
 from tests.upstream import RunningServer
 
 pytestmark = pytest.mark.timeout(60)
@@ -141,9 +141,10 @@ def test_in_process_upstream_refuses_websockets_with_502(
 
 @pytest.fixture(scope="module")
 def front_without_django_websockets(live_upstream: RunningServer) -> Iterator[AsgiFront]:
-    front = start_asgi_front(live_upstream.url, app="tests.asgi.application:without_websockets")
-    yield front
-    stop(front)
+    with start_asgi_front(
+        live_upstream.url, app="tests.asgi.application:without_websockets"
+    ) as front:
+        yield front
 
 
 def test_django_websocket_without_an_asgi_app_is_refused(
