@@ -7,6 +7,8 @@ from django.core.management.base import SystemCheckError
 from django.test import override_settings
 from django.urls import path, re_path
 
+from strangler.checks import dict_setting_errors
+
 
 def ids(**overrides: object) -> set[str]:
     with override_settings(**overrides):
@@ -67,6 +69,32 @@ def test_typo_gets_a_suggestion() -> None:
     with override_settings(STRANGLER={"UPSTREM": "http://x"}):
         [message] = [m for m in run_checks() if m.id == "strangler.E002"]
     assert message.hint == "Did you mean 'UPSTREAM'?"
+
+
+@pytest.mark.parametrize(
+    ("value", "optional", "message"),
+    [
+        ("x", False, "STRANGLER['X'] must be a dict, not str."),
+        (["x"], True, "STRANGLER['X'] must be None or a dict, not list."),
+    ],
+)
+def test_a_settings_dict_that_is_not_one(value: object, optional: bool, message: str) -> None:
+    merged, errors = dict_setting_errors(
+        "STRANGLER['X']", value, {"A": 1}, hint="h", not_a_dict="t.E1", unknown="t.E2",
+        optional=optional,
+    )  # fmt: skip
+    assert merged is None
+    assert [(e.msg, e.hint, e.id) for e in errors] == [(message, "h", "t.E1")]
+
+
+def test_a_settings_dict_is_merged_and_its_unknown_keys_named() -> None:
+    merged, errors = dict_setting_errors(
+        "STRANGLER['X']", {"B": 2, "AA": 3}, {"A": 1, "B": 0}, hint="h", not_a_dict="t.E1",
+        unknown="t.E2",
+    )  # fmt: skip
+    assert merged == {"A": 1, "B": 2, "AA": 3}
+    assert [(e.msg, e.id) for e in errors] == [("STRANGLER['X'] has an unknown key 'AA'.", "t.E2")]
+    assert errors[0].hint == "Did you mean 'A'?"
 
 
 def test_middleware_missing_or_not_first(settings) -> None:

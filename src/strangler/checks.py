@@ -31,19 +31,16 @@ _BOOLEANS = ("PRESERVE_HOST", "FORWARDED_HEADERS", "REWRITE_LOCATION", "REWRITE_
 @register(Tags.compatibility)
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """``STRANGLER`` is a dict of known keys with well-formed values."""
-    raw = getattr(settings, "STRANGLER", {})
-    if not isinstance(raw, dict):
-        return [
-            Error(
-                f"STRANGLER must be a dict, not {type(raw).__name__}.",
-                hint='Set STRANGLER = {"UPSTREAM": "http://127.0.0.1:5000"} in your settings.',
-                id="strangler.E001",
-            )
-        ]
-    errors: list[CheckMessage] = []
-    for key in raw:
-        if key not in DEFAULTS:
-            errors.append(unknown_key_error("STRANGLER", key, DEFAULTS, "strangler.E002"))
+    raw, errors = dict_setting_errors(
+        "STRANGLER",
+        getattr(settings, "STRANGLER", {}),
+        DEFAULTS,
+        hint='Set STRANGLER = {"UPSTREAM": "http://127.0.0.1:5000"} in your settings.',
+        not_a_dict="strangler.E001",
+        unknown="strangler.E002",
+    )
+    if raw is None:
+        return errors
     conf = get_conf()
     errors += _check_upstream(conf["UPSTREAM"])
     errors += _check_routes()
@@ -59,6 +56,33 @@ def unknown_key_error(where: str, key: object, known: dict[str, Any], id: str) -
         hint=f"Did you mean {close[0]!r}?" if close else f"Known keys: {', '.join(known)}.",
         id=id,
     )
+
+
+def dict_setting_errors(
+    label: str,
+    value: object,
+    defaults: dict[str, Any],
+    *,
+    hint: str,
+    not_a_dict: str,
+    unknown: str,
+    optional: bool = False,
+) -> tuple[dict[str, Any] | None, list[CheckMessage]]:
+    """The shape of a settings dict (``STRANGLER`` or one nested in it): its keys known.
+
+    Returns the dict merged over ``defaults`` and an error (id ``unknown``) for
+    each key nobody reads; or ``None`` and one error (id ``not_a_dict``, with
+    ``hint``) when it is not a dict. ``optional``: the message says that
+    ``None`` would do too (the caller has let ``None`` through already).
+    """
+    if not isinstance(value, dict):
+        allowed = "None or a dict" if optional else "a dict"
+        message = f"{label} must be {allowed}, not {type(value).__name__}."
+        return None, [Error(message, hint=hint, id=not_a_dict)]
+    errors = [
+        unknown_key_error(label, key, defaults, unknown) for key in value if key not in defaults
+    ]
+    return {**defaults, **value}, errors
 
 
 def shared_cache_errors(

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.views.debug import SafeExceptionReporterFilter
 
-from ..checks import unknown_key_error
+from ..checks import dict_setting_errors
 from ..conf import FLASK_SESSION_DEFAULTS, IDENTITY_DEFAULTS, LEGACY_USERS_DEFAULTS, get_conf
 from .flask_cookie import parse_until
 from .tokens import ALGORITHMS, MAX_LEEWAY, KeyConfigError, load_signing_key, load_verifying_key
@@ -46,20 +46,17 @@ def check_identity(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     raw_identity = raw.get("IDENTITY") if isinstance(raw, dict) else None
     if raw_identity is None:
         return []  # identity not configured: tokens are off, nothing to check
-    if not isinstance(raw_identity, dict):
-        return [
-            Error(
-                f"STRANGLER['IDENTITY'] must be a dict, not {type(raw_identity).__name__}.",
-                hint='For example {"SIGNING_KEY": "<PEM from manage.py strangler_keys>"}.',
-                id="strangler.E020",
-            )
-        ]
-    errors: list[CheckMessage] = []
-    for key in raw_identity:
-        if key not in IDENTITY_DEFAULTS:
-            errors.append(
-                unknown_key_error("STRANGLER['IDENTITY']", key, IDENTITY_DEFAULTS, "strangler.E021")
-            )
+    shaped, errors = dict_setting_errors(
+        "STRANGLER['IDENTITY']",
+        raw_identity,
+        IDENTITY_DEFAULTS,
+        hint='For example {"SIGNING_KEY": "<PEM from manage.py strangler_keys>"}.',
+        not_a_dict="strangler.E020",
+        unknown="strangler.E021",
+        optional=True,
+    )
+    if shaped is None:
+        return errors
     identity = get_conf()["IDENTITY"]
     errors += _check_key(identity)
     errors += _check_claims(identity)
@@ -161,23 +158,25 @@ def _check_claims(identity: dict[str, Any]) -> list[CheckMessage]:
             )
         )
     path = identity["CLAIMS"]
-    if path:
-        try:
-            hook = import_string(path)
-        except ImportError as exc:
-            hook = None
-            detail = str(exc)
-        else:
-            detail = "it is not callable"
-        if not callable(hook):
-            errors.append(
-                Error(
-                    f"STRANGLER['IDENTITY']['CLAIMS'] {path!r} cannot be used: {detail}.",
-                    hint="Name a (request, user) -> dict function, e.g. 'myproject.claims.extra'.",
-                    id="strangler.E030",
-                )
+    problem = _not_callable(path) if path else None
+    if problem:
+        errors.append(
+            Error(
+                f"STRANGLER['IDENTITY']['CLAIMS'] {path!r} cannot be used: {problem}.",
+                hint="Name a (request, user) -> dict function, e.g. 'myproject.claims.extra'.",
+                id="strangler.E030",
             )
+        )
     return errors
+
+
+def _not_callable(path: str) -> str | None:
+    """Why the dotted ``path`` names no callable (cannot be imported, or is not callable)."""
+    try:
+        target = import_string(path)
+    except ImportError as exc:
+        return str(exc)
+    return None if callable(target) else "it is not callable"
 
 
 def _check_header(header: object) -> list[CheckMessage]:
@@ -206,29 +205,17 @@ def _check_header(header: object) -> list[CheckMessage]:
     return []
 
 
-def _nested_settings(
-    name: str, value: object, defaults: dict[str, Any], *, hint: str, not_a_dict: str, unknown: str
-) -> tuple[dict[str, Any] | None, list[CheckMessage]]:
-    """A nested dict of IDENTITY merged over ``defaults`` (None if not a dict), and shape errors."""
-    label = f"STRANGLER['IDENTITY'][{name!r}]"
-    if not isinstance(value, dict):
-        return None, [Error(f"{label} must be None or a dict.", hint=hint, id=not_a_dict)]
-    errors: list[CheckMessage] = [
-        unknown_key_error(label, key, defaults, unknown) for key in value if key not in defaults
-    ]
-    return {**defaults, **value}, errors
-
-
 def _check_cutover(value: object) -> list[CheckMessage]:
     if value is None:
         return []
-    conf, errors = _nested_settings(
-        "FLASK_SESSION",
+    conf, errors = dict_setting_errors(
+        "STRANGLER['IDENTITY']['FLASK_SESSION']",
         value,
         FLASK_SESSION_DEFAULTS,
         hint='For example {"SECRET_KEY": "<Flask\'s SECRET_KEY>"}.',
         not_a_dict="strangler.E031",
         unknown="strangler.E100",
+        optional=True,
     )
     if conf is None:
         return errors
@@ -240,26 +227,15 @@ def _check_cutover(value: object) -> list[CheckMessage]:
                 id="strangler.E101",
             )
         )
-    if conf["USER"]:
-        try:
-            mapper = import_string(conf["USER"])
-        except ImportError as exc:
-            errors.append(
-                Error(
-                    f"FLASK_SESSION['USER'] {conf['USER']!r} cannot be imported: {exc}.",
-                    hint="Name a (flask_user_id: str) -> user-or-None function.",
-                    id="strangler.E102",
-                )
+    problem = _not_callable(conf["USER"]) if conf["USER"] else None
+    if problem:
+        errors.append(
+            Error(
+                f"FLASK_SESSION['USER'] {conf['USER']!r} cannot be used: {problem}.",
+                hint="Name a (flask_user_id: str) -> user-or-None function.",
+                id="strangler.E102",
             )
-        else:
-            if not callable(mapper):
-                errors.append(
-                    Error(
-                        f"FLASK_SESSION['USER'] {conf['USER']!r} is not callable.",
-                        hint="Name a (flask_user_id: str) -> user-or-None function.",
-                        id="strangler.E102",
-                    )
-                )
+        )
     errors += _check_until(conf["UNTIL"])
     backends = list(getattr(settings, "AUTHENTICATION_BACKENDS", []))
     if BACKEND_PATH not in backends:
@@ -297,13 +273,14 @@ def _check_cutover(value: object) -> list[CheckMessage]:
 def _check_legacy_users(value: object) -> list[CheckMessage]:
     if value is None:
         return []
-    conf, errors = _nested_settings(
-        "LEGACY_USERS",
+    conf, errors = dict_setting_errors(
+        "STRANGLER['IDENTITY']['LEGACY_USERS']",
         value,
         LEGACY_USERS_DEFAULTS,
         hint='For example {"TABLE": "user", "PASSWORD": "password_hash"}.',
         not_a_dict="strangler.E105",
         unknown="strangler.E106",
+        optional=True,
     )
     if conf is None:
         return errors
