@@ -222,6 +222,67 @@ def test_body_streams_with_the_clients_framing(
     if length is None:
         assert headers[b"transfer-encoding"] == b"chunked"
         assert b"content-length" not in headers
+        # Re-framed in chunks of at most CHUNK_SIZE (64 KiB), like the blocking transport's.
+        sizes: list[int] = []
+        data, rest = b"", recorded.body
+        while True:
+            line, _, rest = rest.partition(b"\r\n")
+            sizes.append(int(line, 16))
+            data, rest = data + rest[: sizes[-1]], rest[sizes[-1] + 2 :]
+            if not sizes[-1]:
+                break
+        assert data == b"".join(pieces)
+        assert max(sizes) == 64 * 1024
     else:
         assert headers[b"content-length"] == str(length).encode()
         assert recorded.body == b"".join(pieces)
+
+
+def test_a_chunked_answer_is_read_to_its_end_across_reads() -> None:
+    """The last chunk arriving after the data, on a kept-alive connection, ends the body."""
+    pieces = [b"a" * 70_000, b"b" * 10, b"c" * 300_000]
+
+    handlers: list[asyncio.Task[None]] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.readuntil(b"\r\n\r\n"):
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            for piece in pieces:
+                writer.write(b"%x\r\n%b\r\n" % (len(piece), piece))
+                await writer.drain()
+                await asyncio.sleep(0.01)
+            writer.write(b"0\r\n")
+            await asyncio.sleep(0.01)
+            writer.write(b"\r\n")  # no trailers; the connection stays open
+
+    async def upstream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handlers.append(asyncio.current_task())  # type: ignore[arg-type]
+        try:
+            await answer(reader, writer)
+        except asyncio.IncompleteReadError:
+            pass  # the transport closed its idle connection
+        finally:
+            writer.close()
+
+    async def scenario() -> tuple[list[bytes], list[int], int]:
+        server = await asyncio.start_server(upstream, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        transport = transport_for(f"http://127.0.0.1:{port}")
+        try:
+            bodies: list[bytes] = []
+            sizes: list[int] = []
+            for _ in range(2):
+                response = await transport.send(request(), None)
+                received = [piece async for piece in response.body]
+                sizes.extend(len(piece) for piece in received)
+                bodies.append(b"".join(received))
+            return bodies, sizes, len(transport._idle[asyncio.get_running_loop()])
+        finally:
+            await transport.aclose()
+            server.close()
+            await asyncio.gather(*handlers)
+
+    bodies, sizes, idle = asyncio.run(scenario())
+    assert bodies == [b"".join(pieces)] * 2
+    assert idle == 1, "read to its end, the connection went back to the pool"
+    assert max(sizes) <= 256 * 1024, "pieces are bounded by the receive buffer"

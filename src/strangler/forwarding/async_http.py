@@ -1,4 +1,4 @@
-"""The async HTTP transport for the ASGI entry path: asyncio streams and ``http11.py``.
+"""The async HTTP transport for the ASGI entry path: ``async_stream.py`` and ``http11.py``.
 
 The HTTP/1.1 rules are the blocking transport's, literally: the request
 head is written by ``http11.request_head`` and the answer is read by
@@ -6,7 +6,10 @@ head is written by ``http11.request_head`` and the answer is read by
 control characters, interim 1xx dropped, one unambiguous framing), so a
 response the WSGI paths refuse is refused here too, and what is pooled
 follows the same rule: only a connection whose answer was read to its
-framed end, with nothing after it, carries another request.
+framed end, with nothing after it, carries another request. A chunked
+body is decoded by ``http11.ChunkedDecoder`` straight from the
+connection's receive buffer, and what has arrived goes to the client as
+one piece, across chunk boundaries: one copy per byte in the front.
 
 Chosen by measurement (``benchmarks/async_clients.py``, docs/asgi.md)
 against httpx.AsyncClient, aiohttp and a client on h11: the least loop CPU
@@ -30,6 +33,7 @@ from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
+from .async_stream import UpstreamStream
 from .errors import (
     BadRequestBody,
     UpstreamStreamError,
@@ -40,12 +44,14 @@ from .errors import (
 from .headers import Headers
 from .http import client_framing
 from .http11 import (
+    LAST_CHUNK,
     MAX_HEAD_BYTES,
     MAX_INTERIM_RESPONSES,
+    ChunkedDecoder,
     InvalidRequest,
     InvalidResponse,
     ResponseHead,
-    parse_chunk_size,
+    chunk_header,
     parse_response_head,
     request_head,
 )
@@ -54,9 +60,9 @@ from .upstream import HttpUpstream
 
 logger = logging.getLogger("strangler.forwarding")
 
-_MAX_LINE = 8 * 1024
-_BUFFER = 1024 * 1024
-_MAX_TRAILERS = 64
+# The receive buffer of a connection: room for a response head, and for a
+# body to arrive in large reads.
+_BUFFER = 256 * 1024
 _DROPPED = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 
 
@@ -81,83 +87,51 @@ class SwitchedProtocols(Exception):
 
 
 class AsyncConnection:
-    """One connection to the upstream: an asyncio stream pair with a read timeout."""
+    """One connection to the upstream: its stream, and a timeout for every wait."""
 
-    def __init__(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float
-    ) -> None:
-        self.reader = reader
-        self.writer = writer
+    def __init__(self, stream: UpstreamStream, timeout: float, chunk_size: int) -> None:
+        assert stream.transport is not None
+        self.stream = stream
+        self.transport = stream.transport
         self.timeout = timeout
+        self.chunk_size = chunk_size
 
     @property
     def reusable(self) -> bool:
         """Open, with nothing unread: the upstream neither closed it nor sent extra bytes."""
-        return not (self.writer.is_closing() or self.reader.at_eof() or _buffered(self.reader))
+        return not (self.transport.is_closing() or self.stream.at_eof or self.stream.buffered)
 
-    async def send(self, data: bytes) -> None:
-        self.writer.write(data)
-        if self.writer.transport.get_write_buffer_size() > 256 * 1024:
-            async with asyncio.timeout(self.timeout):
-                await self.writer.drain()
+    async def send(self, *pieces: bytes | memoryview) -> None:
+        self.transport.writelines(pieces)
+        if self.transport.get_write_buffer_size() > 256 * 1024:
+            await self.stream.drain(self.timeout)
 
     async def flush(self) -> None:
-        async with asyncio.timeout(self.timeout):
-            await self.writer.drain()
+        await self.stream.drain(self.timeout)
+
+    async def more(self) -> bool:
+        """Wait for more bytes from the upstream; False once it closed the connection."""
+        return await self.stream.wait_for_data(self.timeout)
 
     async def read_head(self) -> bytes:
-        try:
-            async with asyncio.timeout(self.timeout):
-                head = await self.reader.readuntil(b"\r\n\r\n")
-        except asyncio.LimitOverrunError:
-            raise InvalidResponse("response head too large") from None
-        except asyncio.IncompleteReadError as exc:
-            if not exc.partial:
-                raise ClosedBeforeAnswer() from None
-            raise InvalidResponse("connection closed inside the response head") from None
-        if len(head) > MAX_HEAD_BYTES:
-            raise InvalidResponse("response head too large")
-        return head
-
-    async def read_line(self) -> bytes:
-        try:
-            if b"\n" in getattr(self.reader, "_buffer", b""):
-                line = await self.reader.readuntil(b"\n")  # at once: no timer needed
-            else:
-                async with asyncio.timeout(self.timeout):
-                    line = await self.reader.readuntil(b"\n")
-        except asyncio.LimitOverrunError:
-            raise InvalidResponse("chunk size line too long") from None
-        except asyncio.IncompleteReadError:
-            raise InvalidResponse("connection closed inside a chunked body") from None
-        if len(line) > _MAX_LINE:
-            raise InvalidResponse("chunk size line too long")
-        return line
+        stream = self.stream
+        while (size := stream.find(b"\r\n\r\n", MAX_HEAD_BYTES)) < 0:
+            if stream.buffered >= MAX_HEAD_BYTES:
+                raise InvalidResponse("response head too large")
+            if not await self.more():
+                if not stream.buffered:
+                    raise ClosedBeforeAnswer()
+                raise InvalidResponse("connection closed inside the response head")
+        return stream.take(size)
 
     async def read_some(self, limit: int) -> bytes:
-        if _buffered(self.reader):
-            return await self.reader.read(limit)  # returns at once: no timer needed
-        async with asyncio.timeout(self.timeout):
-            return await self.reader.read(limit)
-
-    async def read_exactly(self, size: int) -> bytes:
-        try:
-            if _buffered(self.reader) >= size:
-                return await self.reader.readexactly(size)  # at once: no timer needed
-            async with asyncio.timeout(self.timeout):
-                return await self.reader.readexactly(size)
-        except asyncio.IncompleteReadError:
-            raise InvalidResponse("connection closed inside the response body") from None
+        """Up to ``limit`` bytes; ``b""`` once the upstream closed the connection."""
+        if not self.stream.buffered and not await self.more():
+            return b""
+        return self.stream.take(limit)
 
     def close(self) -> None:
-        self.writer.close()
-
-
-def _buffered(reader: asyncio.StreamReader) -> int:
-    # Bytes received and not read yet: the stream's own buffer (asyncio has
-    # no public accessor). Used to skip a timer for reads that return at once,
-    # and to never pool a connection with bytes after its answer.
-    return len(getattr(reader, "_buffer", b""))
+        self.transport.close()
 
 
 class AsyncHttpTransport:
@@ -217,18 +191,16 @@ class AsyncHttpTransport:
 
     async def _connect(self) -> AsyncConnection:
         async with asyncio.timeout(self.connect_timeout):
-            reader, writer = await asyncio.open_connection(
+            transport, stream = await asyncio.get_running_loop().create_connection(
+                lambda: UpstreamStream(_BUFFER),
                 self.upstream.host,
                 self.upstream.port,
                 ssl=self._tls,
-                # Also how much the stream buffers before it stops reading:
-                # larger than a head, so a body streams in big reads.
-                limit=_BUFFER,
             )
-        sock = writer.get_extra_info("socket")
+        sock = transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return AsyncConnection(reader, writer, self.read_timeout)
+        return AsyncConnection(stream, self.read_timeout, self.chunk_size)
 
     async def send(
         self, request: UpstreamRequest, body: AsyncIterable[bytes] | None
@@ -316,7 +288,7 @@ class AsyncHttpTransport:
 
         async def body() -> AsyncIterator[bytes]:
             try:
-                async for chunk in _read_body(conn, head, self.chunk_size):
+                async for chunk in _read_body(conn, head, _BUFFER):
                     yield chunk
             except (OSError, InvalidResponse) as exc:
                 logger.error(
@@ -347,14 +319,20 @@ async def _send_body(conn: AsyncConnection, body: AsyncIterable[bytes], length: 
         if not chunk:
             continue  # an empty chunk would end a chunked body early
         if length is None:
-            await conn.send(b"%x\r\n%b\r\n" % (len(chunk), chunk))
+            # Chunks of at most chunk_size, like the blocking transport's:
+            # a WSGI server's chunked reader (gunicorn's) copies the unread
+            # rest of a chunk on every read, so a larger chunk costs it more.
+            view = memoryview(chunk)
+            for offset in range(0, len(view), conn.chunk_size):
+                piece = view[offset : offset + conn.chunk_size]
+                await conn.send(chunk_header(len(piece)), piece, b"\r\n")
         else:
             sent += len(chunk)
             if sent > length:
                 raise BadRequestBody(400, "the request body is longer than its Content-Length")
             await conn.send(chunk)
     if length is None:
-        await conn.send(b"0\r\n\r\n")
+        await conn.send(LAST_CHUNK)
     elif sent != length:
         raise BadRequestBody(400, "the client closed the connection before sending its body")
 
@@ -370,35 +348,31 @@ async def _read_final_head(conn: AsyncConnection, method: str) -> ResponseHead:
     raise InvalidResponse("too many interim responses")
 
 
-async def _read_body(
-    conn: AsyncConnection, head: ResponseHead, chunk_size: int
-) -> AsyncIterator[bytes]:
-    if head.framing == "length":
+async def _read_body(conn: AsyncConnection, head: ResponseHead, limit: int) -> AsyncIterator[bytes]:
+    """The body's pieces as they arrive: all that is received, up to ``limit`` bytes a piece.
+
+    A piece is never held back waiting for more (a server-sent event goes
+    out as soon as it is in), but what has already arrived goes out as one
+    piece, across chunk boundaries: fewer, larger writes to the client.
+    """
+    if head.framing == "chunked":
+        stream = conn.stream
+        decoder = ChunkedDecoder()
+        while not decoder.done:
+            views, stream.start = decoder.feed(stream.buffer, stream.start, stream.end, limit)
+            if views:
+                # Copied now: the views share the buffer the loop reads into.
+                yield bytes(views[0]) if len(views) == 1 else b"".join(views)
+            elif not decoder.done and not await conn.more():
+                raise InvalidResponse("connection closed inside a chunked body")
+    elif head.framing == "length":
         remaining = head.length or 0
         while remaining:
-            data = await conn.read_some(min(chunk_size, remaining))
+            data = await conn.read_some(min(limit, remaining))
             if not data:
                 raise InvalidResponse(f"connection closed {remaining} bytes before the body's end")
             remaining -= len(data)
             yield data
-    elif head.framing == "chunked":
-        while size := parse_chunk_size(await conn.read_line()):
-            while size:
-                data = await conn.read_some(min(chunk_size, size))
-                if not data:
-                    raise InvalidResponse("connection closed inside a chunk")
-                size -= len(data)
-                yield data
-            if await conn.read_exactly(2) != b"\r\n":
-                raise InvalidResponse("chunk not followed by CRLF")
-        # Trailers are not forwarded (ASGI has no way to send them); read past them.
-        for _ in range(_MAX_TRAILERS):
-            line = await conn.read_line()
-            if line == b"\r\n":
-                return
-            if not line.endswith(b"\r\n"):
-                raise InvalidResponse("invalid trailer line")
-        raise InvalidResponse("too many trailer lines")
     elif head.framing == "close":
-        while data := await conn.read_some(chunk_size):
+        while data := await conn.read_some(limit):
             yield data
