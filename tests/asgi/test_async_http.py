@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import ssl
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -12,6 +14,7 @@ from strangler.forwarding.errors import UpstreamStreamError, UpstreamTimeout, Up
 from strangler.forwarding.messages import UpstreamRequest
 from strangler.forwarding.upstream import parse_upstream
 from tests.conftest import free_port
+from tests.tls import TlsUpstream
 from tests.upstream import RecordingServer
 
 pytestmark = pytest.mark.timeout(30)
@@ -19,7 +22,7 @@ pytestmark = pytest.mark.timeout(30)
 OK = RecordingServer.OK
 
 
-def transport_for(url: str, **options: float) -> AsyncHttpTransport:
+def transport_for(url: str, **options: float | str | None) -> AsyncHttpTransport:
     upstream = parse_upstream(url)
     assert not isinstance(upstream, str)
     return AsyncHttpTransport(upstream, **options)  # type: ignore[arg-type]
@@ -286,3 +289,44 @@ def test_a_chunked_answer_is_read_to_its_end_across_reads() -> None:
     assert bodies == [b"".join(pieces)] * 2
     assert idle == 1, "read to its end, the connection went back to the pool"
     assert max(sizes) <= 256 * 1024, "pieces are bounded by the receive buffer"
+
+
+def test_https_upstream_is_verified_and_streams(tls_upstream: TlsUpstream) -> None:
+    transport = transport_for(tls_upstream.url, ca_bundle=str(tls_upstream.trusted))
+    upload = [b"u" * 100_000] * 3
+
+    async def body() -> AsyncIterator[bytes]:
+        for piece in upload:
+            yield piece
+
+    async def scenario() -> tuple[int, bytes, bytes]:
+        try:
+            download = await transport.send(request("/stream?size=300000"), None)
+            downloaded = await read_all(download)
+            echo = await transport.send(request("/echo", method="POST"), body())
+            return download.status, downloaded, await read_all(echo)
+        finally:
+            await transport.aclose()
+
+    status, downloaded, echoed = asyncio.run(scenario())
+    assert (status, len(downloaded)) == (200, 300_000)
+    assert json.loads(echoed)["body_length"] == 300_000
+
+
+@pytest.mark.parametrize("trust", ["system", "other-ca"])
+def test_https_upstream_with_an_untrusted_certificate_is_502(
+    tls_upstream: TlsUpstream, trust: str
+) -> None:
+    """Verification fails closed: no answer is read, nothing is sent in plain text."""
+    bundle = None if trust == "system" else str(tls_upstream.untrusted)
+    transport = transport_for(tls_upstream.url, ca_bundle=bundle)
+
+    async def scenario() -> UpstreamUnavailable:
+        with pytest.raises(UpstreamUnavailable) as failure:
+            await transport.send(request("/echo"), None)
+        return failure.value
+
+    failure = run(transport, scenario)
+    assert isinstance(failure, UpstreamUnavailable)
+    assert failure.status == 502
+    assert isinstance(failure.__cause__, ssl.SSLCertVerificationError)

@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import ssl
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -147,6 +146,7 @@ class AsyncHttpTransport:
         retries: int = 1,
         chunk_size: int = 64 * 1024,
         preserve_host: bool = False,
+        ca_bundle: str | None = None,
     ) -> None:
         self.upstream = upstream
         self.pool_size = pool_size
@@ -155,7 +155,8 @@ class AsyncHttpTransport:
         self.retries = retries
         self.chunk_size = chunk_size
         self.preserve_host = preserve_host
-        self._tls = ssl.create_default_context() if upstream.scheme == "https" else None
+        #: How an https:// upstream is verified (None for http://); WebSockets use it too.
+        self.tls = upstream.tls_context(ca_bundle)
         # Idle connections per event loop (uvicorn has one per process), newest last.
         self._idle: dict[asyncio.AbstractEventLoop, deque[AsyncConnection]] = {}
 
@@ -195,7 +196,7 @@ class AsyncHttpTransport:
                 lambda: UpstreamStream(_BUFFER),
                 self.upstream.host,
                 self.upstream.port,
-                ssl=self._tls,
+                ssl=self.tls,
             )
         sock = transport.get_extra_info("socket")
         if sock is not None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import select
 import socket
-import ssl
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -176,6 +175,7 @@ class ConnectionPool:
         maxsize: int,
         connect_timeout: float,
         read_timeout: float,
+        ca_bundle: str | None = None,
     ) -> None:
         self.upstream = upstream
         self.maxsize = maxsize
@@ -184,7 +184,7 @@ class ConnectionPool:
         self._idle: deque[UpstreamConnection] = deque()
         self._opened = 0
         self._count_lock = threading.Lock()
-        self._tls = ssl.create_default_context() if upstream.scheme == "https" else None
+        self._tls = upstream.tls_context(ca_bundle)
 
     @property
     def opened(self) -> int:
@@ -257,6 +257,7 @@ class HttpTransport:
         retries: int = 1,
         chunk_size: int = 64 * 1024,
         preserve_host: bool = False,
+        ca_bundle: str | None = None,
     ) -> None:
         self.upstream = upstream
         self.address: HttpUpstream | None = upstream
@@ -270,6 +271,7 @@ class HttpTransport:
             maxsize=pool_size,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
+            ca_bundle=ca_bundle,
         )
 
     def close(self) -> None:
