@@ -26,43 +26,43 @@ and the mapping of failures to 502/504.
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from .async_stream import UpstreamStream
-from .errors import (
-    BadRequestBody,
-    UpstreamStreamError,
-    UpstreamTimeout,
-    UpstreamUnavailable,
-    UpstreamUnreachable,
+from .errors import BadRequestBody
+from .exchange import (
+    ClosedBeforeAnswer,
+    all_attempts_closed,
+    answer_failure,
+    attempts,
+    client_framing,
+    connect_failure,
+    encode_head,
+    is_final,
+    may_send_again,
+    reusable_after,
+    stream_failure,
 )
 from .headers import Headers
-from .http import client_framing
 from .http11 import (
     LAST_CHUNK,
     MAX_HEAD_BYTES,
     MAX_INTERIM_RESPONSES,
     ChunkedDecoder,
-    InvalidRequest,
     InvalidResponse,
     ResponseHead,
     chunk_header,
     parse_response_head,
-    request_head,
 )
 from .messages import UpstreamRequest
 from .upstream import HttpUpstream
 
-logger = logging.getLogger("strangler.forwarding")
-
 # The receive buffer of a connection: room for a response head, and for a
 # body to arrive in large reads.
 _BUFFER = 256 * 1024
-_DROPPED = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 
 
 @dataclass
@@ -75,14 +75,6 @@ class AsyncUpstreamResponse:
     body: AsyncIterator[bytes]
     # Releases the connection (to the pool only if the body was read to its end).
     aclose: Callable[[], Awaitable[None]]
-
-
-class ClosedBeforeAnswer(ConnectionError):
-    """The upstream closed the connection before sending a byte of its answer."""
-
-
-class SwitchedProtocols(Exception):
-    """The upstream answered 101 to a request that did not ask to upgrade."""
 
 
 class AsyncConnection:
@@ -211,65 +203,34 @@ class AsyncHttpTransport:
         ``body`` streams the client's body; ``request.content_length`` frames
         it (``None`` with a body: chunked), as the core decided.
         """
-        attempts = 1 + max(self.retries, 0) if request.idempotent else 1
-        chunked = body is not None and request.content_length is None
-        try:
-            head_bytes = request_head(
-                request.method,
-                request.target,
-                self.host_header(request),
-                request.headers,
-                request.content_length,
-                chunked,
-            )
-        except InvalidRequest as exc:
-            raise BadRequestBody(400, str(exc)) from None
-        for attempt in range(1, attempts + 1):
+        has_body = body is not None
+        head_bytes, _ = encode_head(request, self.host_header(request), has_body)
+        tries = attempts(request, self.retries)
+        for attempt in range(1, tries + 1):
             try:
                 conn, reused = await self._acquire()
-            except TimeoutError as exc:
-                raise UpstreamTimeout(
-                    "the upstream application did not accept the connection in time"
-                ) from exc
             except OSError as exc:
-                if attempt < attempts:
+                if attempt < tries and not isinstance(exc, TimeoutError):
                     continue
-                raise UpstreamUnreachable(
-                    "the upstream application refused the connection"
-                    if isinstance(exc, ConnectionRefusedError)
-                    else "the upstream application could not be reached"
-                ) from exc
+                raise connect_failure(exc) from exc
             try:
                 await conn.send(head_bytes)
                 if body is not None:
                     await _send_body(conn, body, request.content_length)
                 await conn.flush()
                 head = await _read_final_head(conn, request.method)
-            except BadRequestBody:
+            except Exception as exc:
                 conn.close()
-                raise
-            except TimeoutError as exc:
-                conn.close()
-                raise UpstreamTimeout("the upstream application did not answer in time") from exc
-            except (ClosedBeforeAnswer, *_DROPPED) as exc:
-                conn.close()
-                # A kept-alive connection the upstream closed just as we used it:
-                # never processed. Repeated only if idempotent and body-less.
-                if reused and body is None and request.idempotent:
+                if may_send_again(
+                    exc, reused=reused, has_body=has_body, idempotent=request.idempotent
+                ):
                     continue
-                raise UpstreamUnavailable("the upstream application closed the connection") from exc
-            except SwitchedProtocols as exc:
-                conn.close()
-                raise UpstreamUnavailable(
-                    "the upstream application switched protocols, which cannot be forwarded here"
-                ) from exc
-            except (OSError, InvalidResponse, ValueError) as exc:
-                conn.close()
-                raise UpstreamUnavailable(
-                    "the upstream application sent an invalid response"
-                ) from exc
+                failure = answer_failure(exc)
+                if failure is None or failure is exc:
+                    raise
+                raise failure from exc
             return self._stream(conn, head, request)
-        raise UpstreamUnavailable("the upstream application closed the connection")
+        raise all_attempts_closed()
 
     def _stream(
         self, conn: AsyncConnection, head: ResponseHead, request: UpstreamRequest
@@ -280,9 +241,7 @@ class AsyncHttpTransport:
             if state["done"]:
                 return
             state["done"] = True
-            # Read to its framed end: back to the pool. Stopped early or framed
-            # by close: the connection cannot carry another request.
-            if state["complete"] and head.keep_alive:
+            if reusable_after(head, complete=state["complete"]):
                 self._release(conn)
             else:
                 conn.close()
@@ -292,16 +251,9 @@ class AsyncHttpTransport:
                 async for chunk in _read_body(conn, head, _BUFFER):
                     yield chunk
             except (OSError, InvalidResponse) as exc:
-                logger.error(
-                    "upstream %s failed mid-response for %s %s: %r",
-                    self.upstream,
-                    request.method,
-                    request.path,
-                    exc,
-                )
                 state["done"] = True
                 conn.close()
-                raise UpstreamStreamError(str(exc)) from exc
+                raise stream_failure(self.upstream, request, exc) from exc
             state["complete"] = True
             await aclose()
 
@@ -339,12 +291,9 @@ async def _send_body(conn: AsyncConnection, body: AsyncIterable[bytes], length: 
 
 
 async def _read_final_head(conn: AsyncConnection, method: str) -> ResponseHead:
-    """The final response head, interim 1xx responses read and dropped (RFC 9110 §15.2)."""
     for _ in range(MAX_INTERIM_RESPONSES):
         head = parse_response_head(await conn.read_head(), request_method=method)
-        if head.status == 101:
-            raise SwitchedProtocols()
-        if not head.interim:
+        if is_final(head):
             return head
     raise InvalidResponse("too many interim responses")
 

@@ -241,6 +241,18 @@ class ChunkedDecoder:
         self._crlf = False  # a chunk's data was read; its CRLF comes next
         self._trailers = -1  # trailer lines read; -1 before the last chunk
 
+    @property
+    def data_left(self) -> int:
+        """Bytes of the current chunk's data still to come (0 between chunks)."""
+        return self._left
+
+    def took(self, size: int) -> None:
+        """``size`` bytes of the current chunk's data were read without :meth:`feed`."""
+        if not 0 < size <= self._left:
+            raise ValueError(f"took {size} bytes of a chunk with {self._left} left")
+        self._left -= size
+        self._crlf = not self._left
+
     def feed(
         self, buffer: bytearray, start: int, end: int, limit: int
     ) -> tuple[list[memoryview], int]:
