@@ -21,6 +21,12 @@ throughput of every front into ``forwarding.png`` beside the Markdown file.
 Every server is stopped at the end, errors included.
 
     python benchmarks/forwarding.py [--quick] [--size BYTES] [--write docs/benchmarks.md]
+
+Some fronts and measures only (prints the figures, writes no Markdown), e.g.
+the large bodies of the fronts the ASGI streaming target compares:
+
+    python benchmarks/forwarding.py --measures bodies \\
+        --fronts strangler_asgi_http,nginx,strangler_http
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -465,8 +471,26 @@ def asgi_available() -> bool:
         return False
 
 
-def start_fronts(servers: Servers, flask: Server) -> list[Front]:
+FRONT_KEYS = (
+    "strangler_http",
+    "strangler_wsgi",
+    "strangler_http_mw",
+    "strangler_wsgi_mw",
+    "strangler_asgi_http",
+    "strangler_asgi_wsgi",
+    "revproxy",
+    "nginx",
+)
+MEASURES = ("load", "bodies", "events", "clients")
+
+
+def start_fronts(servers: Servers, flask: Server, wanted: set[str] | None = None) -> list[Front]:
+    """Start every front (or the ``wanted`` keys of FRONT_KEYS); Flask direct is always first."""
     fronts = [Front("direct", "Flask direct (gunicorn)", flask)]
+
+    def want(key: str) -> bool:
+        return wanted is None or key in wanted
+
     project = "benchmarks.django_project.wsgi:application"
     settings_env = {"DJANGO_SETTINGS_MODULE": "benchmarks.django_project.settings"}
     transports = [
@@ -480,6 +504,8 @@ def start_fronts(servers: Servers, flask: Server) -> list[Front]:
     for handler, suffix in handlers:
         for key, name, upstream in transports:
             tag = "_mw" if suffix else ""
+            if not want(f"strangler_{key}{tag}"):
+                continue
             fronts.append(
                 Front(
                     f"strangler_{key}{tag}",
@@ -500,6 +526,8 @@ def start_fronts(servers: Servers, flask: Server) -> list[Front]:
         # The same project and settings under uvicorn (one process, uvloop,
         # httptools), served by strangler.asgi.get_asgi_application().
         for key, name, upstream in transports:
+            if not want(f"strangler_asgi_{key}"):
+                continue
             fronts.append(
                 Front(
                     f"strangler_asgi_{key}",
@@ -511,17 +539,20 @@ def start_fronts(servers: Servers, flask: Server) -> list[Front]:
                     ),
                 )
             )
-    fronts.append(
-        Front(
-            "revproxy",
-            "django-revproxy 0.13",
-            servers.gunicorn(
+    if want("revproxy"):
+        fronts.append(
+            Front(
                 "revproxy",
-                project,
-                {**settings_env, "BENCH_FRONT": "revproxy", "BENCH_UPSTREAM": flask.url},
-            ),
+                "django-revproxy 0.13",
+                servers.gunicorn(
+                    "revproxy",
+                    project,
+                    {**settings_env, "BENCH_FRONT": "revproxy", "BENCH_UPSTREAM": flask.url},
+                ),
+            )
         )
-    )
+    if not want("nginx"):
+        return fronts
     try:
         nginx = servers.nginx("nginx", flask)
         skipped = "" if nginx else "nginx is not installed"
@@ -545,6 +576,19 @@ def check_front(front: Front) -> None:
         raise RuntimeError(f"{front.label}: GET /hello answered {response.status}, {body[:80]!r}")
 
 
+def check_fronts(run: Run) -> None:
+    """A result for every running front; a front that mangles the page is marked failed."""
+    for front in run.fronts:
+        if front.server is None:
+            continue
+        result = run.results.setdefault(front.key, FrontResult())
+        try:
+            check_front(front)
+        except (RuntimeError, OSError) as error:
+            result.failure = str(error)
+            log(f"{front.label}: {result.failure}")
+
+
 def measure_load(run: Run, workdir: Path) -> None:
     settings = run.settings
     script = workdir / "report.lua"
@@ -560,9 +604,10 @@ def measure_load(run: Run, workdir: Path) -> None:
     live = [front for front in run.fronts if front.server is not None]
     for front in live:
         assert front.server is not None
-        result = run.results.setdefault(front.key, FrontResult())
+        result = run.results[front.key]
+        if result.failure:
+            continue
         try:
-            check_front(front)
             load(front.server.url + "/hello", 16, max(1.0, settings.duration / 2))  # warm-up
         except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
             result.failure = str(error)
@@ -1005,6 +1050,40 @@ def render(run: Run) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_partial(run: Run) -> str:
+    """A run of some fronts or measures (--fronts, --measures): its figures and ASGI targets."""
+    lines = [
+        f"Partial run of `benchmarks/forwarding.py` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+        f"{run.settings.rounds} round(s); load average before {run.machine['load before run']}, "
+        f"after {run.machine.get('load after run', '?')}.",
+        "",
+        "| front | p50 @1 conn | req/s @16 conn | download | RSS growth | upload (chunked) "
+        "| RSS growth | SSE p50 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for front in run.fronts:
+        result = run.results.get(front.key)
+        if front.server is None or result is None:
+            lines.append(f"| {front.label} | skipped: {front.skipped} |")
+            continue
+        if result.failure:
+            lines.append(f"| {front.label} | failed: {result.failure} |")
+            continue
+        lat, thr = result.latency, result.throughput
+        cells = [
+            us(lat.p50_us if lat else None),
+            f"{thr.rps:,.0f}{spread(thr.rounds)}" if thr else "-",
+            transfer_cell(result.download) if result.download else "-",
+            rss_cell(result.download) if result.download else "-",
+            transfer_cell(result.upload) if result.upload else "-",
+            rss_cell(result.upload) if result.upload else "-",
+            us(result.sse.p50_us if result.sse else None),
+        ]
+        lines.append(f"| {front.label} | " + " | ".join(cells) + " |")
+    lines += ["", *[f"- {line}" for line in asgi_targets(run)]]
+    return "\n".join(lines) + "\n"
+
+
 def us(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f} µs"
 
@@ -1301,11 +1380,42 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="seconds to wait for a load average below 1 before measuring (default 120)",
     )
     parser.add_argument(
+        "--fronts",
+        type=_keys(FRONT_KEYS),
+        default=None,
+        help="only these fronts, comma-separated (Flask direct always runs): "
+        + ", ".join(FRONT_KEYS),
+    )
+    parser.add_argument(
+        "--measures",
+        type=_keys(MEASURES),
+        default=None,
+        help="only these measurements, comma-separated: " + ", ".join(MEASURES),
+    )
+    parser.add_argument(
         "--python-load",
         action="store_true",
         help="use the Python load generator even when wrk is installed",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.write and (args.fronts or args.measures):
+        parser.error("--write needs the whole run: drop --fronts and --measures")
+    return args
+
+
+def _keys(allowed: tuple[str, ...]) -> Callable[[str], set[str]]:
+    """An argparse type: a comma-separated subset of ``allowed``."""
+
+    def parse(text: str) -> set[str]:
+        keys = {key.strip() for key in text.split(",") if key.strip()}
+        unknown = sorted(keys - set(allowed))
+        if unknown or not keys:
+            raise argparse.ArgumentTypeError(
+                f"unknown {', '.join(unknown) or 'empty list'}; choose from {', '.join(allowed)}"
+            )
+        return keys
+
+    return parse
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1334,18 +1444,28 @@ def main(argv: list[str] | None = None) -> int:
             workdir = Path(tmp)
             log("starting servers")
             flask = servers.gunicorn("flask", "benchmarks.flask_app:app")
-            run = Run(settings=settings, fronts=start_fronts(servers, flask), machine=machine)
+            run = Run(
+                settings=settings,
+                fronts=start_fronts(servers, flask, args.fronts),
+                machine=machine,
+            )
             for front in run.fronts:
                 if front.server is None:
                     log(f"{front.label}: skipped ({front.skipped})")
-            measure_load(run, workdir)
-            measure_bodies(run)
-            log("server-sent events")
-            measure_events(run)
-            log("HTTP clients")
-            run.client_results = clients.measure_clients(
-                flask.url, settings.client_requests, settings.client_stream_size
-            )
+            measures = args.measures or set(MEASURES)
+            check_fronts(run)
+            if "load" in measures:
+                measure_load(run, workdir)
+            if "bodies" in measures:
+                measure_bodies(run)
+            if "events" in measures:
+                log("server-sent events")
+                measure_events(run)
+            if "clients" in measures:
+                log("HTTP clients")
+                run.client_results = clients.measure_clients(
+                    flask.url, settings.client_requests, settings.client_stream_size
+                )
     finally:
         signal.alarm(0)
     machine["load after run"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
@@ -1354,7 +1474,7 @@ def main(argv: list[str] | None = None) -> int:
         plot(run, image)
         settings.plot = image.name
         log(f"drew {image}")
-    section = render(run)
+    section = render(run) if not (args.fronts or args.measures) else render_partial(run)
     print(section)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from django.db import close_old_connections
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from tests.tls import TlsUpstream, serve_tls
 from tests.upstream import Events, RunningServer, create_app, serve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,6 +103,14 @@ def upstream(events: Events) -> Iterator[RunningServer]:
     server = serve(create_app(events))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_upstream(events: Events, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsUpstream]:
+    """The test Flask app over TLS, with a certificate of a test CA (``tests/tls.py``)."""
+    running = serve_tls(create_app(events), tmp_path_factory.mktemp("tls"))
+    yield running
+    running.server.stop()
 
 
 @pytest.fixture

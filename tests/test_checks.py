@@ -8,6 +8,7 @@ from django.test import override_settings
 from django.urls import path, re_path
 
 from strangler.checks import dict_setting_errors
+from tests.tls import TlsUpstream
 
 
 def ids(**overrides: object) -> set[str]:
@@ -52,6 +53,9 @@ def test_the_test_settings_are_clean() -> None:
         ({"UPSTREAM_COOL_OFF": "5"}, "strangler.E013"),
         ({"UPSTREAM_MAX_WAITING": 0}, "strangler.E014"),
         ({"UPSTREAM_MAX_WAITING": "4"}, "strangler.E014"),
+        ({"UPSTREAM_CA_BUNDLE": True}, "strangler.E015"),
+        ({"UPSTREAM_CA_BUNDLE": "/no/such/ca.pem"}, "strangler.E015"),
+        ({"UPSTREAM_CA_BUNDLE": __file__}, "strangler.E015"),  # a file with no certificate
     ],
 )
 def test_misconfiguration_is_reported(strangler: object, expected: str) -> None:
@@ -63,6 +67,13 @@ def test_fail_fast_settings_at_their_limits_are_accepted() -> None:
         STRANGLER={"UPSTREAM_DOWN_AFTER": 0, "UPSTREAM_COOL_OFF": 0.5, "UPSTREAM_MAX_WAITING": 1}
     )
     assert found.isdisjoint({"strangler.E012", "strangler.E013", "strangler.E014"})
+
+
+def test_a_ca_bundle_that_loads_is_accepted(tls_upstream: TlsUpstream) -> None:
+    found = ids(
+        STRANGLER={"UPSTREAM": tls_upstream.url, "UPSTREAM_CA_BUNDLE": tls_upstream.trusted}
+    )
+    assert "strangler.E015" not in found
 
 
 def test_typo_gets_a_suggestion() -> None:

@@ -10,7 +10,7 @@ Every request is decided by the same rules as under WSGI. Requests Django
 answers go to Django's own ASGI handler untouched. Forwarded ones never
 enter Django's request cycle: the upstream request is built by the same
 forwarding core as the WSGI paths (headers, target, framing, identity), sent
-by an async transport (asyncio streams speaking HTTP/1.1 by the core's own
+by an async transport (asyncio, speaking HTTP/1.1 by the core's own
 rules, or the in-process WSGI app in a bounded thread pool), and the answer
 is streamed back piece by piece as it arrives, in both directions, so a
 1 GiB body passes with flat memory and a server-sent event reaches the

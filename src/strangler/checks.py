@@ -8,6 +8,7 @@ the database side E040-E059 / W040-W059.
 from __future__ import annotations
 
 import difflib
+import os
 import uuid
 from typing import Any
 
@@ -17,7 +18,12 @@ from django.urls import Resolver404, resolve
 
 from .conf import DEFAULTS, get_conf
 from .forwarding.messages import parse_networks
-from .forwarding.upstream import UpstreamConfigError, WsgiUpstream, parse_upstream
+from .forwarding.upstream import (
+    UpstreamConfigError,
+    WsgiUpstream,
+    client_tls_context,
+    parse_upstream,
+)
 from .routing import RoutePatternError, compiled_routes
 
 MIDDLEWARE_PATH = "strangler.middleware.StranglerMiddleware"
@@ -195,6 +201,7 @@ def _check_scalars(conf: dict[str, Any]) -> list[CheckMessage]:
             )
     errors += _check_trusted_proxies(conf["TRUSTED_PROXIES"])
     errors += _check_upstream_health(conf)
+    errors += _check_ca_bundle(conf["UPSTREAM_CA_BUNDLE"])
     extra = conf["RESPONSE_HEADERS"]
     if not isinstance(extra, dict) or not all(
         isinstance(k, str) and isinstance(v, str) and "\n" not in v and "\r" not in v
@@ -208,6 +215,30 @@ def _check_scalars(conf: dict[str, Any]) -> list[CheckMessage]:
             )
         )
     return errors
+
+
+def _check_ca_bundle(value: object) -> list[CheckMessage]:
+    """``UPSTREAM_CA_BUNDLE`` is None or a PEM file of CA certificates the TLS context loads."""
+    if value is None:
+        return []
+    if not isinstance(value, str | os.PathLike):
+        problem = f"must be the path of a PEM file or None, not {value!r}"
+    else:
+        try:
+            client_tls_context(os.fspath(value))
+            problem = ""
+        except OSError as exc:  # a missing file, or no certificate in it (ssl.SSLError)
+            problem = f"{os.fspath(value)!r} cannot be loaded as CA certificates ({exc})"
+    if not problem:
+        return []
+    return [
+        Error(
+            f"STRANGLER['UPSTREAM_CA_BUNDLE'] {problem}.",
+            hint="A PEM file of the CA certificates that sign the https:// UPSTREAM's "
+            "certificate, or None to use the system's trust store.",
+            id="strangler.E015",
+        )
+    ]
 
 
 def _check_trusted_proxies(value: object) -> list[CheckMessage]:

@@ -163,6 +163,9 @@ DEFAULTS: dict[str, Any] = {
     "UPSTREAM_MAX_WAITING": None,
     # Bytes read at a time when streaming bodies in either direction.
     "CHUNK_SIZE": 64 * 1024,
+    # PEM file of the CA certificates an https:// UPSTREAM is verified against, instead of
+    # the system's (for a private CA). None: the system's trust store.
+    "UPSTREAM_CA_BUNDLE": None,
     # Send the client's Host to the upstream instead of the upstream's own host.
     "PRESERVE_HOST": False,
     # Add X-Forwarded-For (appended), -Proto, -Host and -Prefix to forwarded requests.

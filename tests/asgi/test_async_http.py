@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import ssl
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -12,6 +14,7 @@ from strangler.forwarding.errors import UpstreamStreamError, UpstreamTimeout, Up
 from strangler.forwarding.messages import UpstreamRequest
 from strangler.forwarding.upstream import parse_upstream
 from tests.conftest import free_port
+from tests.tls import TlsUpstream
 from tests.upstream import RecordingServer
 
 pytestmark = pytest.mark.timeout(30)
@@ -19,7 +22,7 @@ pytestmark = pytest.mark.timeout(30)
 OK = RecordingServer.OK
 
 
-def transport_for(url: str, **options: float) -> AsyncHttpTransport:
+def transport_for(url: str, **options: float | str | None) -> AsyncHttpTransport:
     upstream = parse_upstream(url)
     assert not isinstance(upstream, str)
     return AsyncHttpTransport(upstream, **options)  # type: ignore[arg-type]
@@ -222,6 +225,108 @@ def test_body_streams_with_the_clients_framing(
     if length is None:
         assert headers[b"transfer-encoding"] == b"chunked"
         assert b"content-length" not in headers
+        # Re-framed in chunks of at most CHUNK_SIZE (64 KiB), like the blocking transport's.
+        sizes: list[int] = []
+        data, rest = b"", recorded.body
+        while True:
+            line, _, rest = rest.partition(b"\r\n")
+            sizes.append(int(line, 16))
+            data, rest = data + rest[: sizes[-1]], rest[sizes[-1] + 2 :]
+            if not sizes[-1]:
+                break
+        assert data == b"".join(pieces)
+        assert max(sizes) == 64 * 1024
     else:
         assert headers[b"content-length"] == str(length).encode()
         assert recorded.body == b"".join(pieces)
+
+
+def test_a_chunked_answer_is_read_to_its_end_across_reads() -> None:
+    """The last chunk arriving after the data, on a kept-alive connection, ends the body."""
+    pieces = [b"a" * 70_000, b"b" * 10, b"c" * 300_000]
+
+    handlers: list[asyncio.Task[None]] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.readuntil(b"\r\n\r\n"):
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            for piece in pieces:
+                writer.write(b"%x\r\n%b\r\n" % (len(piece), piece))
+                await writer.drain()
+                await asyncio.sleep(0.01)
+            writer.write(b"0\r\n")
+            await asyncio.sleep(0.01)
+            writer.write(b"\r\n")  # no trailers; the connection stays open
+
+    async def upstream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handlers.append(asyncio.current_task())  # type: ignore[arg-type]
+        try:
+            await answer(reader, writer)
+        except asyncio.IncompleteReadError:
+            pass  # the transport closed its idle connection
+        finally:
+            writer.close()
+
+    async def scenario() -> tuple[list[bytes], list[int], int]:
+        server = await asyncio.start_server(upstream, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        transport = transport_for(f"http://127.0.0.1:{port}")
+        try:
+            bodies: list[bytes] = []
+            sizes: list[int] = []
+            for _ in range(2):
+                response = await transport.send(request(), None)
+                received = [piece async for piece in response.body]
+                sizes.extend(len(piece) for piece in received)
+                bodies.append(b"".join(received))
+            return bodies, sizes, len(transport._idle[asyncio.get_running_loop()])
+        finally:
+            await transport.aclose()
+            server.close()
+            await asyncio.gather(*handlers)
+
+    bodies, sizes, idle = asyncio.run(scenario())
+    assert bodies == [b"".join(pieces)] * 2
+    assert idle == 1, "read to its end, the connection went back to the pool"
+    assert max(sizes) <= 256 * 1024, "pieces are bounded by the receive buffer"
+
+
+def test_https_upstream_is_verified_and_streams(tls_upstream: TlsUpstream) -> None:
+    transport = transport_for(tls_upstream.url, ca_bundle=str(tls_upstream.trusted))
+    upload = [b"u" * 100_000] * 3
+
+    async def body() -> AsyncIterator[bytes]:
+        for piece in upload:
+            yield piece
+
+    async def scenario() -> tuple[int, bytes, bytes]:
+        try:
+            download = await transport.send(request("/stream?size=300000"), None)
+            downloaded = await read_all(download)
+            echo = await transport.send(request("/echo", method="POST"), body())
+            return download.status, downloaded, await read_all(echo)
+        finally:
+            await transport.aclose()
+
+    status, downloaded, echoed = asyncio.run(scenario())
+    assert (status, len(downloaded)) == (200, 300_000)
+    assert json.loads(echoed)["body_length"] == 300_000
+
+
+@pytest.mark.parametrize("trust", ["system", "other-ca"])
+def test_https_upstream_with_an_untrusted_certificate_is_502(
+    tls_upstream: TlsUpstream, trust: str
+) -> None:
+    """Verification fails closed: no answer is read, nothing is sent in plain text."""
+    bundle = None if trust == "system" else str(tls_upstream.untrusted)
+    transport = transport_for(tls_upstream.url, ca_bundle=bundle)
+
+    async def scenario() -> UpstreamUnavailable:
+        with pytest.raises(UpstreamUnavailable) as failure:
+            await transport.send(request("/echo"), None)
+        return failure.value
+
+    failure = run(transport, scenario)
+    assert isinstance(failure, UpstreamUnavailable)
+    assert failure.status == 502
+    assert isinstance(failure.__cause__, ssl.SSLCertVerificationError)

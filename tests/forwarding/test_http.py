@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import socket
+import ssl
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +17,7 @@ from strangler.forwarding.http import HttpTransport
 from strangler.forwarding.messages import UpstreamRequest
 from strangler.forwarding.upstream import parse_upstream
 from tests.conftest import free_port
+from tests.tls import TlsUpstream
 from tests.upstream import RecordingServer, RunningServer
 
 pytestmark = pytest.mark.timeout(30)
@@ -251,3 +253,45 @@ def test_truncated_client_body_is_a_400(client: Client, forward_to: RunningServe
     )
     assert response.status_code == 400
     assert b"before sending its body" in response.content
+
+
+def test_https_upstream_is_verified_and_streams(tls_upstream: TlsUpstream) -> None:
+    transport = transport_for(tls_upstream.url, ca_bundle=str(tls_upstream.trusted))
+    status, body = read(transport, get("/stream?size=300000"))
+    assert (status, len(body)) == (200, 300_000)
+    upload = b"u" * 200_000
+    status, body = read(transport, get("/echo", method="POST", body=upload))
+    echoed = json.loads(body)
+    assert (status, echoed["body_length"]) == (200, len(upload))
+
+
+@pytest.mark.parametrize("trust", ["system", "other-ca"])
+def test_https_upstream_with_an_untrusted_certificate_is_502(
+    tls_upstream: TlsUpstream, trust: str
+) -> None:
+    """Verification fails closed: no answer is read, nothing is sent in plain text."""
+    bundle = None if trust == "system" else str(tls_upstream.untrusted)
+    transport = transport_for(tls_upstream.url, ca_bundle=bundle)
+    with pytest.raises(UpstreamUnavailable) as failure:
+        read(transport, get("/echo"))
+    assert failure.value.status == 502
+    assert isinstance(failure.value.__cause__, ssl.SSLCertVerificationError)
+
+
+@pytest.mark.parametrize(("bundle", "status"), [("trusted", 200), ("untrusted", 502)])
+def test_front_door_to_an_https_upstream(
+    client: Client, settings, tls_upstream: TlsUpstream, bundle: str, status: int
+) -> None:
+    """UPSTREAM_CA_BUNDLE picks the CA; an upstream it did not sign gets no request: a 502."""
+    ca = tls_upstream.trusted if bundle == "trusted" else tls_upstream.untrusted
+    settings.STRANGLER = {
+        **settings.STRANGLER,
+        "UPSTREAM": tls_upstream.url,
+        "UPSTREAM_CA_BUNDLE": str(ca),
+    }
+    response = client.get("/legacy/page", HTTP_ACCEPT="text/html")
+    assert response.status_code == status
+    if status == 200:
+        assert json.loads(b"".join(response.streaming_content))["path"] == "/legacy/page"  # type: ignore[attr-defined]
+    else:
+        assert response.content == b"the upstream application could not be reached\n"

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from strangler.forwarding.http11 import (
+    MAX_LINE_BYTES,
+    MAX_TRAILER_LINES,
+    ChunkedDecoder,
     InvalidRequest,
     InvalidResponse,
+    chunk_header,
     parse_chunk_size,
     parse_response_head,
     request_head,
@@ -134,3 +140,76 @@ def test_chunk_sizes(line: bytes, size: int) -> None:
 def test_bad_chunk_sizes(line: bytes) -> None:
     with pytest.raises(InvalidResponse):
         parse_chunk_size(line)
+
+
+def decode(data: bytes, cuts: list[int], limit: int = 1 << 20) -> bytes:
+    """Feed ``data`` to a ChunkedDecoder as it would arrive, cut at ``cuts``; return the body."""
+    decoder = ChunkedDecoder()
+    buffer = bytearray()
+    start = 0
+    body = b""
+    for end in [*sorted(cuts), len(data)]:
+        buffer += data[len(buffer) : end]
+        while True:
+            views, start = decoder.feed(buffer, start, len(buffer), limit)
+            assert sum(len(view) for view in views) <= limit
+            body += b"".join(views)
+            if not views:
+                break
+    assert decoder.done
+    assert start == len(data), "the decoder reads the body to its end and no further"
+    return body
+
+
+def chunked(pieces: list[bytes], trailers: bytes = b"") -> bytes:
+    return (
+        b"".join(chunk_header(len(p)) + p + b"\r\n" for p in pieces if p)
+        + b"0\r\n"
+        + (trailers + b"\r\n")
+    )
+
+
+@given(
+    pieces=st.lists(st.binary(max_size=300), max_size=8),
+    cuts=st.lists(st.integers(min_value=0, max_value=3000), max_size=12),
+    limit=st.integers(min_value=1, max_value=500),
+)
+def test_chunked_decoder_reads_any_split_of_any_body(
+    pieces: list[bytes], cuts: list[int], limit: int
+) -> None:
+    data = chunked(pieces, b"X-Sum: 1\r\n")
+    assert decode(data, [cut for cut in cuts if cut <= len(data)], limit) == b"".join(pieces)
+
+
+def test_chunked_decoder_stops_at_the_end_of_the_body() -> None:
+    decoder = ChunkedDecoder()
+    buffer = bytearray(chunked([b"abc"]) + b"HTTP/1.1 200 OK\r\n")
+    views, start = decoder.feed(buffer, 0, len(buffer), 100)
+    assert (b"".join(views), decoder.done) == (b"abc", True)
+    assert buffer[start:] == b"HTTP/1.1 200 OK\r\n"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"3\r\nabcX\r\n0\r\n\r\n",  # no CRLF after the data
+        b"3\n\r\nabc\r\n0\r\n\r\n",  # bare LF after the size
+        b"zz\r\n",  # not a size
+        b"0\r\nX-Bad: 1\n\r\n",  # a trailer line without CR
+        b"1" * MAX_LINE_BYTES,  # a size line that never ends
+        b"0\r\n" + b"X-T: 1\r\n" * MAX_TRAILER_LINES + b"\r\n",  # too many trailers
+    ],
+    ids=["no-crlf", "bare-lf", "not-hex", "trailer-lf", "long-line", "many-trailers"],
+)
+def test_chunked_decoder_refuses_broken_framing(data: bytes) -> None:
+    decoder = ChunkedDecoder()
+    with pytest.raises(InvalidResponse):
+        decoder.feed(bytearray(data), 0, len(data), 1 << 20)
+
+
+def test_chunked_decoder_keeps_a_cut_line_for_later() -> None:
+    decoder = ChunkedDecoder()
+    buffer = bytearray(b"3\r\nabc\r\n1")
+    views, start = decoder.feed(buffer, 0, len(buffer), 100)
+    assert b"".join(views) == b"abc"
+    assert (start, decoder.done) == (8, False)  # "1" waits for the rest of its line

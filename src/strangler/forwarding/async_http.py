@@ -1,4 +1,4 @@
-"""The async HTTP transport for the ASGI entry path: asyncio streams and ``http11.py``.
+"""The async HTTP transport for the ASGI entry path: ``async_stream.py`` and ``http11.py``.
 
 The HTTP/1.1 rules are the blocking transport's, literally: the request
 head is written by ``http11.request_head`` and the answer is read by
@@ -6,7 +6,10 @@ head is written by ``http11.request_head`` and the answer is read by
 control characters, interim 1xx dropped, one unambiguous framing), so a
 response the WSGI paths refuse is refused here too, and what is pooled
 follows the same rule: only a connection whose answer was read to its
-framed end, with nothing after it, carries another request.
+framed end, with nothing after it, carries another request. A chunked
+body is decoded by ``http11.ChunkedDecoder`` straight from the
+connection's receive buffer, and what has arrived goes to the client as
+one piece, across chunk boundaries: one copy per byte in the front.
 
 Chosen by measurement (``benchmarks/async_clients.py``, docs/asgi.md)
 against httpx.AsyncClient, aiohttp and a client on h11: the least loop CPU
@@ -23,41 +26,43 @@ and the mapping of failures to 502/504.
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
-import ssl
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-from .errors import (
-    BadRequestBody,
-    UpstreamStreamError,
-    UpstreamTimeout,
-    UpstreamUnavailable,
-    UpstreamUnreachable,
+from .async_stream import UpstreamStream
+from .errors import BadRequestBody
+from .exchange import (
+    ClosedBeforeAnswer,
+    all_attempts_closed,
+    answer_failure,
+    attempts,
+    client_framing,
+    connect_failure,
+    encode_head,
+    is_final,
+    may_send_again,
+    reusable_after,
+    stream_failure,
 )
 from .headers import Headers
-from .http import client_framing
 from .http11 import (
+    LAST_CHUNK,
     MAX_HEAD_BYTES,
     MAX_INTERIM_RESPONSES,
-    InvalidRequest,
+    ChunkedDecoder,
     InvalidResponse,
     ResponseHead,
-    parse_chunk_size,
+    chunk_header,
     parse_response_head,
-    request_head,
 )
 from .messages import UpstreamRequest
 from .upstream import HttpUpstream
 
-logger = logging.getLogger("strangler.forwarding")
-
-_MAX_LINE = 8 * 1024
-_BUFFER = 1024 * 1024
-_MAX_TRAILERS = 64
-_DROPPED = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+# The receive buffer of a connection: room for a response head, and for a
+# body to arrive in large reads.
+_BUFFER = 256 * 1024
 
 
 @dataclass
@@ -72,92 +77,52 @@ class AsyncUpstreamResponse:
     aclose: Callable[[], Awaitable[None]]
 
 
-class ClosedBeforeAnswer(ConnectionError):
-    """The upstream closed the connection before sending a byte of its answer."""
-
-
-class SwitchedProtocols(Exception):
-    """The upstream answered 101 to a request that did not ask to upgrade."""
-
-
 class AsyncConnection:
-    """One connection to the upstream: an asyncio stream pair with a read timeout."""
+    """One connection to the upstream: its stream, and a timeout for every wait."""
 
-    def __init__(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float
-    ) -> None:
-        self.reader = reader
-        self.writer = writer
+    def __init__(self, stream: UpstreamStream, timeout: float, chunk_size: int) -> None:
+        assert stream.transport is not None
+        self.stream = stream
+        self.transport = stream.transport
         self.timeout = timeout
+        self.chunk_size = chunk_size
 
     @property
     def reusable(self) -> bool:
         """Open, with nothing unread: the upstream neither closed it nor sent extra bytes."""
-        return not (self.writer.is_closing() or self.reader.at_eof() or _buffered(self.reader))
+        return not (self.transport.is_closing() or self.stream.at_eof or self.stream.buffered)
 
-    async def send(self, data: bytes) -> None:
-        self.writer.write(data)
-        if self.writer.transport.get_write_buffer_size() > 256 * 1024:
-            async with asyncio.timeout(self.timeout):
-                await self.writer.drain()
+    async def send(self, *pieces: bytes | memoryview) -> None:
+        self.transport.writelines(pieces)
+        if self.transport.get_write_buffer_size() > 256 * 1024:
+            await self.stream.drain(self.timeout)
 
     async def flush(self) -> None:
-        async with asyncio.timeout(self.timeout):
-            await self.writer.drain()
+        await self.stream.drain(self.timeout)
+
+    async def more(self) -> bool:
+        """Wait for more bytes from the upstream; False once it closed the connection."""
+        return await self.stream.wait_for_data(self.timeout)
 
     async def read_head(self) -> bytes:
-        try:
-            async with asyncio.timeout(self.timeout):
-                head = await self.reader.readuntil(b"\r\n\r\n")
-        except asyncio.LimitOverrunError:
-            raise InvalidResponse("response head too large") from None
-        except asyncio.IncompleteReadError as exc:
-            if not exc.partial:
-                raise ClosedBeforeAnswer() from None
-            raise InvalidResponse("connection closed inside the response head") from None
-        if len(head) > MAX_HEAD_BYTES:
-            raise InvalidResponse("response head too large")
-        return head
-
-    async def read_line(self) -> bytes:
-        try:
-            if b"\n" in getattr(self.reader, "_buffer", b""):
-                line = await self.reader.readuntil(b"\n")  # at once: no timer needed
-            else:
-                async with asyncio.timeout(self.timeout):
-                    line = await self.reader.readuntil(b"\n")
-        except asyncio.LimitOverrunError:
-            raise InvalidResponse("chunk size line too long") from None
-        except asyncio.IncompleteReadError:
-            raise InvalidResponse("connection closed inside a chunked body") from None
-        if len(line) > _MAX_LINE:
-            raise InvalidResponse("chunk size line too long")
-        return line
+        stream = self.stream
+        while (size := stream.find(b"\r\n\r\n", MAX_HEAD_BYTES)) < 0:
+            if stream.buffered >= MAX_HEAD_BYTES:
+                raise InvalidResponse("response head too large")
+            if not await self.more():
+                if not stream.buffered:
+                    raise ClosedBeforeAnswer()
+                raise InvalidResponse("connection closed inside the response head")
+        return stream.take(size)
 
     async def read_some(self, limit: int) -> bytes:
-        if _buffered(self.reader):
-            return await self.reader.read(limit)  # returns at once: no timer needed
-        async with asyncio.timeout(self.timeout):
-            return await self.reader.read(limit)
-
-    async def read_exactly(self, size: int) -> bytes:
-        try:
-            if _buffered(self.reader) >= size:
-                return await self.reader.readexactly(size)  # at once: no timer needed
-            async with asyncio.timeout(self.timeout):
-                return await self.reader.readexactly(size)
-        except asyncio.IncompleteReadError:
-            raise InvalidResponse("connection closed inside the response body") from None
+        """Up to ``limit`` bytes; ``b""`` once the upstream closed the connection."""
+        if not self.stream.buffered and not await self.more():
+            return b""
+        return self.stream.take(limit)
 
     def close(self) -> None:
-        self.writer.close()
-
-
-def _buffered(reader: asyncio.StreamReader) -> int:
-    # Bytes received and not read yet: the stream's own buffer (asyncio has
-    # no public accessor). Used to skip a timer for reads that return at once,
-    # and to never pool a connection with bytes after its answer.
-    return len(getattr(reader, "_buffer", b""))
+        self.transport.close()
 
 
 class AsyncHttpTransport:
@@ -173,6 +138,7 @@ class AsyncHttpTransport:
         retries: int = 1,
         chunk_size: int = 64 * 1024,
         preserve_host: bool = False,
+        ca_bundle: str | None = None,
     ) -> None:
         self.upstream = upstream
         self.pool_size = pool_size
@@ -181,7 +147,8 @@ class AsyncHttpTransport:
         self.retries = retries
         self.chunk_size = chunk_size
         self.preserve_host = preserve_host
-        self._tls = ssl.create_default_context() if upstream.scheme == "https" else None
+        #: How an https:// upstream is verified (None for http://); WebSockets use it too.
+        self.tls = upstream.tls_context(ca_bundle)
         # Idle connections per event loop (uvicorn has one per process), newest last.
         self._idle: dict[asyncio.AbstractEventLoop, deque[AsyncConnection]] = {}
 
@@ -217,18 +184,16 @@ class AsyncHttpTransport:
 
     async def _connect(self) -> AsyncConnection:
         async with asyncio.timeout(self.connect_timeout):
-            reader, writer = await asyncio.open_connection(
+            transport, stream = await asyncio.get_running_loop().create_connection(
+                lambda: UpstreamStream(_BUFFER),
                 self.upstream.host,
                 self.upstream.port,
-                ssl=self._tls,
-                # Also how much the stream buffers before it stops reading:
-                # larger than a head, so a body streams in big reads.
-                limit=_BUFFER,
+                ssl=self.tls,
             )
-        sock = writer.get_extra_info("socket")
+        sock = transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return AsyncConnection(reader, writer, self.read_timeout)
+        return AsyncConnection(stream, self.read_timeout, self.chunk_size)
 
     async def send(
         self, request: UpstreamRequest, body: AsyncIterable[bytes] | None
@@ -238,65 +203,34 @@ class AsyncHttpTransport:
         ``body`` streams the client's body; ``request.content_length`` frames
         it (``None`` with a body: chunked), as the core decided.
         """
-        attempts = 1 + max(self.retries, 0) if request.idempotent else 1
-        chunked = body is not None and request.content_length is None
-        try:
-            head_bytes = request_head(
-                request.method,
-                request.target,
-                self.host_header(request),
-                request.headers,
-                request.content_length,
-                chunked,
-            )
-        except InvalidRequest as exc:
-            raise BadRequestBody(400, str(exc)) from None
-        for attempt in range(1, attempts + 1):
+        has_body = body is not None
+        head_bytes, _ = encode_head(request, self.host_header(request), has_body)
+        tries = attempts(request, self.retries)
+        for attempt in range(1, tries + 1):
             try:
                 conn, reused = await self._acquire()
-            except TimeoutError as exc:
-                raise UpstreamTimeout(
-                    "the upstream application did not accept the connection in time"
-                ) from exc
             except OSError as exc:
-                if attempt < attempts:
+                if attempt < tries and not isinstance(exc, TimeoutError):
                     continue
-                raise UpstreamUnreachable(
-                    "the upstream application refused the connection"
-                    if isinstance(exc, ConnectionRefusedError)
-                    else "the upstream application could not be reached"
-                ) from exc
+                raise connect_failure(exc) from exc
             try:
                 await conn.send(head_bytes)
                 if body is not None:
                     await _send_body(conn, body, request.content_length)
                 await conn.flush()
                 head = await _read_final_head(conn, request.method)
-            except BadRequestBody:
+            except Exception as exc:
                 conn.close()
-                raise
-            except TimeoutError as exc:
-                conn.close()
-                raise UpstreamTimeout("the upstream application did not answer in time") from exc
-            except (ClosedBeforeAnswer, *_DROPPED) as exc:
-                conn.close()
-                # A kept-alive connection the upstream closed just as we used it:
-                # never processed. Repeated only if idempotent and body-less.
-                if reused and body is None and request.idempotent:
+                if may_send_again(
+                    exc, reused=reused, has_body=has_body, idempotent=request.idempotent
+                ):
                     continue
-                raise UpstreamUnavailable("the upstream application closed the connection") from exc
-            except SwitchedProtocols as exc:
-                conn.close()
-                raise UpstreamUnavailable(
-                    "the upstream application switched protocols, which cannot be forwarded here"
-                ) from exc
-            except (OSError, InvalidResponse, ValueError) as exc:
-                conn.close()
-                raise UpstreamUnavailable(
-                    "the upstream application sent an invalid response"
-                ) from exc
+                failure = answer_failure(exc)
+                if failure is None or failure is exc:
+                    raise
+                raise failure from exc
             return self._stream(conn, head, request)
-        raise UpstreamUnavailable("the upstream application closed the connection")
+        raise all_attempts_closed()
 
     def _stream(
         self, conn: AsyncConnection, head: ResponseHead, request: UpstreamRequest
@@ -307,28 +241,19 @@ class AsyncHttpTransport:
             if state["done"]:
                 return
             state["done"] = True
-            # Read to its framed end: back to the pool. Stopped early or framed
-            # by close: the connection cannot carry another request.
-            if state["complete"] and head.keep_alive:
+            if reusable_after(head, complete=state["complete"]):
                 self._release(conn)
             else:
                 conn.close()
 
         async def body() -> AsyncIterator[bytes]:
             try:
-                async for chunk in _read_body(conn, head, self.chunk_size):
+                async for chunk in _read_body(conn, head, _BUFFER):
                     yield chunk
             except (OSError, InvalidResponse) as exc:
-                logger.error(
-                    "upstream %s failed mid-response for %s %s: %r",
-                    self.upstream,
-                    request.method,
-                    request.path,
-                    exc,
-                )
                 state["done"] = True
                 conn.close()
-                raise UpstreamStreamError(str(exc)) from exc
+                raise stream_failure(self.upstream, request, exc) from exc
             state["complete"] = True
             await aclose()
 
@@ -347,58 +272,60 @@ async def _send_body(conn: AsyncConnection, body: AsyncIterable[bytes], length: 
         if not chunk:
             continue  # an empty chunk would end a chunked body early
         if length is None:
-            await conn.send(b"%x\r\n%b\r\n" % (len(chunk), chunk))
+            # Chunks of at most chunk_size, like the blocking transport's:
+            # a WSGI server's chunked reader (gunicorn's) copies the unread
+            # rest of a chunk on every read, so a larger chunk costs it more.
+            # All of a piece's chunks in one write (one writev), without copying it.
+            view = memoryview(chunk)
+            frames: list[bytes | memoryview] = []
+            for offset in range(0, len(view), conn.chunk_size):
+                piece = view[offset : offset + conn.chunk_size]
+                frames += (chunk_header(len(piece)), piece, b"\r\n")
+            await conn.send(*frames)
         else:
             sent += len(chunk)
             if sent > length:
                 raise BadRequestBody(400, "the request body is longer than its Content-Length")
             await conn.send(chunk)
     if length is None:
-        await conn.send(b"0\r\n\r\n")
+        await conn.send(LAST_CHUNK)
     elif sent != length:
         raise BadRequestBody(400, "the client closed the connection before sending its body")
 
 
 async def _read_final_head(conn: AsyncConnection, method: str) -> ResponseHead:
-    """The final response head, interim 1xx responses read and dropped (RFC 9110 §15.2)."""
     for _ in range(MAX_INTERIM_RESPONSES):
         head = parse_response_head(await conn.read_head(), request_method=method)
-        if head.status == 101:
-            raise SwitchedProtocols()
-        if not head.interim:
+        if is_final(head):
             return head
     raise InvalidResponse("too many interim responses")
 
 
-async def _read_body(
-    conn: AsyncConnection, head: ResponseHead, chunk_size: int
-) -> AsyncIterator[bytes]:
-    if head.framing == "length":
+async def _read_body(conn: AsyncConnection, head: ResponseHead, limit: int) -> AsyncIterator[bytes]:
+    """The body's pieces as they arrive: all that is received, up to ``limit`` bytes a piece.
+
+    A piece is never held back waiting for more (a server-sent event goes
+    out as soon as it is in), but what has already arrived goes out as one
+    piece, across chunk boundaries: fewer, larger writes to the client.
+    """
+    if head.framing == "chunked":
+        stream = conn.stream
+        decoder = ChunkedDecoder()
+        while not decoder.done:
+            views, stream.start = decoder.feed(stream.buffer, stream.start, stream.end, limit)
+            if views:
+                # Copied now: the views share the buffer the loop reads into.
+                yield bytes(views[0]) if len(views) == 1 else b"".join(views)
+            elif not decoder.done and not await conn.more():
+                raise InvalidResponse("connection closed inside a chunked body")
+    elif head.framing == "length":
         remaining = head.length or 0
         while remaining:
-            data = await conn.read_some(min(chunk_size, remaining))
+            data = await conn.read_some(min(limit, remaining))
             if not data:
                 raise InvalidResponse(f"connection closed {remaining} bytes before the body's end")
             remaining -= len(data)
             yield data
-    elif head.framing == "chunked":
-        while size := parse_chunk_size(await conn.read_line()):
-            while size:
-                data = await conn.read_some(min(chunk_size, size))
-                if not data:
-                    raise InvalidResponse("connection closed inside a chunk")
-                size -= len(data)
-                yield data
-            if await conn.read_exactly(2) != b"\r\n":
-                raise InvalidResponse("chunk not followed by CRLF")
-        # Trailers are not forwarded (ASGI has no way to send them); read past them.
-        for _ in range(_MAX_TRAILERS):
-            line = await conn.read_line()
-            if line == b"\r\n":
-                return
-            if not line.endswith(b"\r\n"):
-                raise InvalidResponse("invalid trailer line")
-        raise InvalidResponse("too many trailer lines")
     elif head.framing == "close":
-        while data := await conn.read_some(chunk_size):
+        while data := await conn.read_some(limit):
             yield data

@@ -19,45 +19,37 @@ nothing reached the upstream), and the mapping of failures to 502/504.
 
 from __future__ import annotations
 
-import logging
 import select
 import socket
-import ssl
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 
-from .errors import (
-    BadRequestBody,
-    UpstreamStreamError,
-    UpstreamTimeout,
-    UpstreamUnavailable,
-    UpstreamUnreachable,
+from .exchange import (
+    ClosedBeforeAnswer,
+    all_attempts_closed,
+    answer_failure,
+    attempts,
+    client_framing,
+    connect_failure,
+    encode_head,
+    is_final,
+    may_send_again,
+    reusable_after,
+    stream_failure,
 )
-from .headers import Headers
 from .http11 import (
+    LAST_CHUNK,
     MAX_HEAD_BYTES,
     MAX_INTERIM_RESPONSES,
-    InvalidRequest,
+    ChunkedDecoder,
     InvalidResponse,
     ResponseHead,
-    parse_chunk_size,
+    chunk_header,
     parse_response_head,
-    request_head,
 )
 from .messages import UpstreamRequest, UpstreamResponse
 from .upstream import HttpUpstream
-
-logger = logging.getLogger("strangler.forwarding")
-
-# Errors that mean the connection broke before any response arrived.
-_DROPPED = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
-_MAX_LINE = 8 * 1024
-_MAX_TRAILERS = 64
-
-
-class ClosedBeforeAnswer(ConnectionError):
-    """The upstream closed the connection before sending a byte of its answer."""
 
 
 class UpstreamConnection:
@@ -104,20 +96,28 @@ class UpstreamConnection:
                 raise InvalidResponse("connection closed inside the response head")
             self._buffer += data
 
-    def read_line(self) -> bytes:
-        """One line, its CRLF included (for chunk sizes and trailers)."""
-        while True:
-            end = self._buffer.find(b"\n")
-            if end >= 0:
-                line = bytes(self._buffer[: end + 1])
-                del self._buffer[: end + 1]
-                return line
-            if len(self._buffer) > _MAX_LINE:
-                raise InvalidResponse("chunk size line too long")
-            data = self._recv()
-            if not data:
-                raise InvalidResponse("connection closed inside a chunked body")
-            self._buffer += data
+    def read_chunked(self, decoder: ChunkedDecoder, limit: int) -> bytes:
+        """The next piece (at most ``limit`` bytes) of a chunked body; ``b""`` at its end."""
+        while not decoder.done:
+            if not self._buffer and decoder.data_left:
+                # Inside a chunk, nothing buffered: straight from the socket, no copy.
+                data = self.read_some(min(decoder.data_left, limit))
+                if not data:
+                    raise InvalidResponse("connection closed inside a chunk")
+                decoder.took(len(data))
+                return data
+            views, used = decoder.feed(self._buffer, 0, len(self._buffer), limit)
+            data = b"".join(views)
+            views.clear()  # release the views before the buffer shrinks
+            del self._buffer[:used]
+            if data:
+                return data
+            if not decoder.done:
+                more = self._recv()
+                if not more:
+                    raise InvalidResponse("connection closed inside a chunked body")
+                self._buffer += more
+        return b""
 
     def read_some(self, limit: int) -> bytes:
         """Up to ``limit`` bytes (buffered ones first); ``b""`` at end of stream."""
@@ -127,15 +127,6 @@ class UpstreamConnection:
             return data
         assert self.sock is not None
         return self.sock.recv(limit)
-
-    def read_exactly(self, size: int) -> bytes:
-        data = b""
-        while len(data) < size:
-            more = self.read_some(size - len(data))
-            if not more:
-                raise InvalidResponse("connection closed inside the response body")
-            data += more
-        return data
 
     def close(self) -> None:
         if self.sock is not None:
@@ -176,6 +167,7 @@ class ConnectionPool:
         maxsize: int,
         connect_timeout: float,
         read_timeout: float,
+        ca_bundle: str | None = None,
     ) -> None:
         self.upstream = upstream
         self.maxsize = maxsize
@@ -184,7 +176,7 @@ class ConnectionPool:
         self._idle: deque[UpstreamConnection] = deque()
         self._opened = 0
         self._count_lock = threading.Lock()
-        self._tls = ssl.create_default_context() if upstream.scheme == "https" else None
+        self._tls = upstream.tls_context(ca_bundle)
 
     @property
     def opened(self) -> int:
@@ -257,6 +249,7 @@ class HttpTransport:
         retries: int = 1,
         chunk_size: int = 64 * 1024,
         preserve_host: bool = False,
+        ca_bundle: str | None = None,
     ) -> None:
         self.upstream = upstream
         self.address: HttpUpstream | None = upstream
@@ -270,6 +263,7 @@ class HttpTransport:
             maxsize=pool_size,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
+            ca_bundle=ca_bundle,
         )
 
     def close(self) -> None:
@@ -278,67 +272,34 @@ class HttpTransport:
 
     def send(self, request: UpstreamRequest) -> UpstreamResponse:
         """Send the request and return once the upstream's final response head arrived."""
-        attempts = 1 + max(self.retries, 0) if request.idempotent else 1
         host = request.host if self.preserve_host and request.host else self.upstream.netloc
-        chunked = request.body is not None and request.content_length is None
-        try:
-            head_bytes = request_head(
-                request.method,
-                request.target,
-                host,
-                request.headers,
-                request.content_length,
-                chunked,
-            )
-        except InvalidRequest as exc:
-            raise BadRequestBody(400, str(exc)) from None
-        for attempt in range(1, attempts + 1):
+        has_body = request.body is not None
+        head_bytes, chunked = encode_head(request, host, has_body)
+        tries = attempts(request, self.retries)
+        for attempt in range(1, tries + 1):
             try:
                 conn, reused = self.pool.acquire()
-            except TimeoutError as exc:
-                raise UpstreamTimeout(
-                    "the upstream application did not accept the connection in time"
-                ) from exc
             except OSError as exc:
-                if attempt < attempts:
+                if attempt < tries and not isinstance(exc, TimeoutError):
                     continue
-                raise UpstreamUnreachable(
-                    "the upstream application refused the connection"
-                    if isinstance(exc, ConnectionRefusedError)
-                    else "the upstream application could not be reached"
-                ) from exc
+                raise connect_failure(exc) from exc
             try:
                 conn.send(head_bytes)
                 if request.body is not None:
                     _send_body(conn, request.body, chunked=chunked)
                 head = _read_final_head(conn, request.method)
-            except BadRequestBody:
+            except Exception as exc:
                 conn.close()
-                raise
-            except TimeoutError as exc:
-                conn.close()
-                raise UpstreamTimeout("the upstream application did not answer in time") from exc
-            except (ClosedBeforeAnswer, *_DROPPED) as exc:
-                conn.close()
-                # A kept-alive connection the upstream closed just as we used it:
-                # the request was never processed. Safe to repeat only if it is
-                # idempotent and has no body of the client's that we consumed.
-                if reused and request.body is None and request.idempotent:
+                if may_send_again(
+                    exc, reused=reused, has_body=has_body, idempotent=request.idempotent
+                ):
                     continue
-                raise UpstreamUnavailable("the upstream application closed the connection") from exc
-            except SwitchedProtocols as exc:
-                conn.close()
-                raise UpstreamUnavailable(
-                    "the upstream application switched protocols, which cannot be forwarded here"
-                ) from exc
-            except (OSError, InvalidResponse, ValueError) as exc:
-                conn.close()
-                raise UpstreamUnavailable(
-                    "the upstream application sent an invalid response"
-                ) from exc
+                failure = answer_failure(exc)
+                if failure is None or failure is exc:
+                    raise
+                raise failure from exc
             return self._stream(conn, head, request)
-        # Every attempt met a kept-alive connection the upstream had just closed.
-        raise UpstreamUnavailable("the upstream application closed the connection")
+        raise all_attempts_closed()
 
     def _stream(
         self, conn: UpstreamConnection, head: ResponseHead, request: UpstreamRequest
@@ -349,10 +310,7 @@ class HttpTransport:
             if state["done"]:
                 return
             state["done"] = True
-            # Read to its framed end: hand the connection back. Stopped early
-            # (client went away, upstream failed) or framed by close: the
-            # connection cannot carry another request.
-            if state["complete"] and head.keep_alive:
+            if reusable_after(head, complete=state["complete"]):
                 self.pool.release(conn)
             else:
                 conn.close()
@@ -361,16 +319,9 @@ class HttpTransport:
             try:
                 yield from _read_body(conn, head, self.chunk_size)
             except (OSError, InvalidResponse) as exc:
-                logger.error(
-                    "upstream %s failed mid-response for %s %s: %r",
-                    self.upstream,
-                    request.method,
-                    request.path,
-                    exc,
-                )
                 state["done"] = True
                 conn.close()
-                raise UpstreamStreamError(str(exc)) from exc
+                raise stream_failure(self.upstream, request, exc) from exc
             state["complete"] = True
             close()
 
@@ -383,17 +334,10 @@ class HttpTransport:
         )
 
 
-class SwitchedProtocols(Exception):
-    """The upstream answered 101: a WSGI server cannot carry the new protocol."""
-
-
 def _read_final_head(conn: UpstreamConnection, method: str) -> ResponseHead:
-    """The final response head, interim 1xx responses read and dropped (RFC 9110 §15.2)."""
     for _ in range(MAX_INTERIM_RESPONSES):
         head = parse_response_head(conn.read_head(), request_method=method)
-        if head.status == 101:
-            raise SwitchedProtocols()
-        if not head.interim:
+        if is_final(head):
             return head
     raise InvalidResponse("too many interim responses")
 
@@ -408,45 +352,12 @@ def _read_body(conn: UpstreamConnection, head: ResponseHead, chunk_size: int) ->
             remaining -= len(data)
             yield data
     elif head.framing == "chunked":
-        while size := parse_chunk_size(conn.read_line()):
-            while size:
-                data = conn.read_some(min(chunk_size, size))
-                if not data:
-                    raise InvalidResponse("connection closed inside a chunk")
-                size -= len(data)
-                yield data
-            if conn.read_exactly(2) != b"\r\n":
-                raise InvalidResponse("chunk not followed by CRLF")
-        # Trailers are not forwarded (a WSGI server cannot send them); read past them.
-        for _ in range(_MAX_TRAILERS):
-            line = conn.read_line()
-            if line == b"\r\n":
-                return
-            if not line.endswith(b"\r\n"):
-                raise InvalidResponse("invalid trailer line")
-        raise InvalidResponse("too many trailer lines")
+        decoder = ChunkedDecoder()  # trailers are read past: a WSGI server cannot send them
+        while data := conn.read_chunked(decoder, chunk_size):
+            yield data
     elif head.framing == "close":
         while data := conn.read_some(chunk_size):
             yield data
-
-
-def client_framing(head: ResponseHead) -> Headers:
-    """The answer's headers for the client: one Content-Length, as validated.
-
-    Shared with the async transport (``async_http.py``).
-    """
-    # Duplicates were checked equal by parse_response_head.
-    if head.framing != "length":
-        return head.headers
-    headers: Headers = []
-    seen = False
-    for name, value in head.headers:
-        if name.lower() == "content-length":
-            if seen:
-                continue
-            seen, value = True, str(head.length)
-        headers.append((name, value))
-    return headers
 
 
 def _send_body(conn: UpstreamConnection, body: Iterable[bytes], *, chunked: bool) -> None:
@@ -454,8 +365,8 @@ def _send_body(conn: UpstreamConnection, body: Iterable[bytes], *, chunked: bool
         if not chunk:
             continue  # an empty chunk would end a chunked body early
         if chunked:
-            conn.send(b"%x\r\n%b\r\n" % (len(chunk), chunk))
+            conn.send(b"%b%b\r\n" % (chunk_header(len(chunk)), chunk))
         else:
             conn.send(chunk)
     if chunked:
-        conn.send(b"0\r\n\r\n")
+        conn.send(LAST_CHUNK)

@@ -44,6 +44,12 @@ _FRAMING = frozenset({"host", "content-length", "transfer-encoding"})
 MAX_HEAD_BYTES = 64 * 1024
 #: Interim (1xx) responses skipped before an upstream is deemed broken.
 MAX_INTERIM_RESPONSES = 16
+#: Longest chunk-size or trailer line, its CRLF included.
+MAX_LINE_BYTES = 8 * 1024
+#: Trailer lines read past (not forwarded) before an upstream is deemed broken.
+MAX_TRAILER_LINES = 64
+#: The end of a chunked body sent upstream: the last chunk, no trailers.
+LAST_CHUNK = b"0\r\n\r\n"
 
 Framing = Literal["none", "length", "chunked", "close"]
 
@@ -211,3 +217,89 @@ def parse_chunk_size(line: bytes) -> int:
     if match is None:
         raise InvalidResponse("invalid chunk size")
     return int(match.group(1), 16)
+
+
+def chunk_header(size: int) -> bytes:
+    """The size line of one chunk of ``size`` (> 0) bytes sent upstream; CRLF follows the data."""
+    return b"%x\r\n" % size
+
+
+class ChunkedDecoder:
+    """The chunk bookkeeping of one chunked response body (RFC 9112 §7.1), sans I/O.
+
+    Fed the bytes received so far, it returns the body data among them and
+    how far it read; what it could not finish (a size line cut in two) stays
+    unread for the next call. Trailers are read past and dropped: neither a
+    WSGI nor an ASGI server can send them on. Size lines, the CRLF after each
+    chunk and trailer lines are checked as strictly as a response head.
+    """
+
+    def __init__(self) -> None:
+        #: The last chunk and the trailers have been read: the body is complete.
+        self.done = False
+        self._left = 0  # data bytes of the current chunk not read yet
+        self._crlf = False  # a chunk's data was read; its CRLF comes next
+        self._trailers = -1  # trailer lines read; -1 before the last chunk
+
+    @property
+    def data_left(self) -> int:
+        """Bytes of the current chunk's data still to come (0 between chunks)."""
+        return self._left
+
+    def took(self, size: int) -> None:
+        """``size`` bytes of the current chunk's data were read without :meth:`feed`."""
+        if not 0 < size <= self._left:
+            raise ValueError(f"took {size} bytes of a chunk with {self._left} left")
+        self._left -= size
+        self._crlf = not self._left
+
+    def feed(
+        self, buffer: bytearray, start: int, end: int, limit: int
+    ) -> tuple[list[memoryview], int]:
+        """Body data in ``buffer[start:end]`` (at most ``limit`` bytes), and where reading stopped.
+
+        The views share ``buffer``: copy them before it changes. Raises
+        ``InvalidResponse`` where the framing is broken.
+        """
+        views: list[memoryview] = []
+        while not self.done and start < end:
+            if self._left:
+                size = min(self._left, end - start, limit)
+                if not size:
+                    break
+                views.append(memoryview(buffer)[start : start + size])
+                start += size
+                limit -= size
+                self._left -= size
+                self._crlf = not self._left
+            elif self._crlf:
+                if end - start < 2:
+                    break
+                if buffer[start : start + 2] != b"\r\n":
+                    raise InvalidResponse("chunk not followed by CRLF")
+                start += 2
+                self._crlf = False
+            else:
+                newline = buffer.find(b"\n", start, min(end, start + MAX_LINE_BYTES))
+                if newline < 0:
+                    if end - start >= MAX_LINE_BYTES:
+                        raise InvalidResponse("chunk size or trailer line too long")
+                    break
+                line = bytes(buffer[start : newline + 1])
+                start = newline + 1
+                self._read_line(line)
+        return views, start
+
+    def _read_line(self, line: bytes) -> None:
+        if self._trailers < 0:
+            self._left = parse_chunk_size(line)
+            if not self._left:
+                self._trailers = 0  # the last chunk: trailers follow
+        elif line == b"\r\n":
+            self.done = True
+        elif not line.endswith(b"\r\n"):
+            raise InvalidResponse("invalid trailer line")
+        else:
+            self._trailers += 1
+            if self._trailers >= MAX_TRAILER_LINES:
+                raise InvalidResponse("too many trailer lines")

@@ -16,6 +16,7 @@ rather than silently ignored.
 from __future__ import annotations
 
 import importlib
+import ssl
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -56,6 +57,10 @@ class HttpUpstream:
     def __str__(self) -> str:
         return self.origin + self.base_path
 
+    def tls_context(self, ca_bundle: str | None = None) -> ssl.SSLContext | None:
+        """:func:`client_tls_context` for an ``https://`` upstream, None for ``http://``."""
+        return client_tls_context(ca_bundle) if self.scheme == "https" else None
+
     def open_transport(self, conf: dict[str, Any]) -> Transport:
         """A pooled HTTP transport to this upstream, tuned by ``conf`` (``get_conf()``)."""
         from .http import HttpTransport
@@ -69,6 +74,19 @@ class HttpUpstream:
         return AsyncHttpTransport(self, **_http_options(conf))
 
 
+def client_tls_context(ca_bundle: str | None = None) -> ssl.SSLContext:
+    """How every transport verifies an ``https://`` upstream (and ``wss://`` WebSockets).
+
+    The standard library's defaults: the certificate must chain to a trusted
+    CA (those in ``ca_bundle``, ``UPSTREAM_CA_BUNDLE``, instead of the
+    system's store when given) and name the upstream's host or IP address;
+    a failure refuses the connection (a 502), never falls back to plain
+    text. Raises ``OSError`` (``ssl.SSLError`` is one) when the bundle cannot
+    be loaded.
+    """
+    return ssl.create_default_context(cafile=ca_bundle)
+
+
 def _http_options(conf: dict[str, Any]) -> dict[str, Any]:
     """The settings an HTTP transport, blocking or async, is tuned by."""
     return {
@@ -78,6 +96,7 @@ def _http_options(conf: dict[str, Any]) -> dict[str, Any]:
         "retries": conf["RETRIES"],
         "chunk_size": conf["CHUNK_SIZE"],
         "preserve_host": conf["PRESERVE_HOST"],
+        "ca_bundle": conf["UPSTREAM_CA_BUNDLE"],
     }
 
 

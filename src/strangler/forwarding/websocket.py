@@ -202,6 +202,8 @@ async def forward_websocket(
             autoping=True,
             max_msg_size=0,
             compress=0,
+            # wss:// is verified like the HTTP transport (UPSTREAM_CA_BUNDLE).
+            ssl=transport.tls if transport.tls is not None else True,
         )
     except aiohttp.WSServerHandshakeError as exc:
         status = exc.status if 400 <= exc.status < 600 else 502
