@@ -53,6 +53,7 @@ from .forwarding.signing import get_signer
 from .forwarding.transport import Transport
 from .forwarding.upstream import parse_upstream
 from .routing import decide_request
+from .shadow.record import record, wants_recording
 from .switches import switch_table
 from .traffic import record_request
 
@@ -204,19 +205,23 @@ async def forward_http(request: ASGIRequest, host: str, receive: Receive, send: 
 
 
 async def prepare(request: ASGIRequest, host: str, transport: Transport) -> UpstreamRequest:
-    """The core's one signed upstream request for ``request``.
+    """The core's one signed upstream request for ``request``, recorded when sampled.
 
-    When the signer reads the session and the user (an identity token is
-    minted), that runs in Django's sync thread with the request signals
-    around it, as Django's own handler runs a view; otherwise in the loop,
-    where it is pure and quick.
+    When Django code runs (the signer reads the session and the user to
+    mint an identity token, or the request is recorded for
+    ``strangler_replay``), it runs in Django's sync thread with the request
+    signals around it, as Django's own handler runs a view and as the WSGI
+    fast path does; otherwise in the loop, where it is pure and quick.
     """
-    if not get_signer().runs_django_code(request):
+    recording = wants_recording(request)
+    if not (recording or get_signer().runs_django_code(request)):
         return prepare_request(request, host=host, transport=transport)
 
     def prepare_with_signals() -> UpstreamRequest:
         request_started.send(sender=StranglerASGIHandler, environ=request.META)
         try:
+            if recording:
+                record(request)  # reads the user once; the signer reuses it
             return prepare_request(request, host=host, transport=transport)
         finally:
             request_finished.send(sender=StranglerASGIHandler)
