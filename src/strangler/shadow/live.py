@@ -2,19 +2,24 @@
 
 ``answer_in_shadow`` is what an entry path calls for a route whose owner is
 ``"shadow"``. On the request path it only decides (method allowed? sampled?),
-keeps Django's answer and queues a job; the job, in a worker thread, sends
-the request to Flask through the forwarding core (same target, headers and
-identity), learns noise, compares and stores. A full queue drops the job and
-counts it: the user never waits for Flask.
+keeps Django's answer and hands a ``ShadowJob`` (plain data: the environ,
+the answer, who the request ran as) to the shadow workers, which never
+wait (``workers.py``: a child process, or threads). The job, run there,
+rebuilds the request, sends it to Flask through the forwarding core (same
+target, headers and identity), learns noise, compares and stores. A full
+queue drops the job and counts it: the user never waits for Flask.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
+from django.core.handlers.wsgi import WSGIRequest
 from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponseBase
 
@@ -25,41 +30,14 @@ from ..identity.issuer import load_user
 from .compare import compare
 from .fields import Answer
 from .noise import NoiseModel
-from .pool import WorkerPool
 from .settings import SAFE_METHODS, RouteRule, ShadowConfigError, shadow_settings
-from .tally import Tallies
 from .upstream import ask_flask
+from .workers import shadow_workers, tallies
 
 logger = logging.getLogger("strangler.shadow")
 _random = random.Random()  # noqa: S311 (sampling, not security)
 
 GetResponse = Callable[[HttpRequest], HttpResponseBase]
-
-
-@conf_cache
-def worker_pool() -> WorkerPool:
-    """This process's shadow workers (rebuilt, the old ones stopped, when settings change)."""
-    conf = shadow_settings()
-    return WorkerPool(size=conf.queue_size, workers=conf.workers)
-
-
-def _write_tally(route: str, compared: int, differing: int, dropped: int) -> None:
-    from .store import count  # imported late: models need the app registry
-
-    count(route, compared=compared, differing=differing, dropped=dropped)
-
-
-@conf_cache
-def tallies() -> Tallies:
-    """This process's counts per route, written to ``ShadowTally`` once a second."""
-    return Tallies(_write_tally)
-
-
-def flush_tallies() -> None:
-    """Write this process's counts now (tests, and before a report in the same process)."""
-    for route, dropped in worker_pool().take_dropped().items():
-        tallies().add(route, dropped=dropped)
-    tallies().flush()
 
 
 @conf_cache
@@ -105,8 +83,18 @@ def django_answer(response: HttpResponseBase, method: str) -> Answer | None:
     return Answer(response.status_code, headers, body)
 
 
+def plain_environ(request: HttpRequest) -> dict[str, str]:
+    """The request's environ as plain data: its str values (no streams, sockets or objects).
+
+    The scheme is written in, because an ASGI request keeps it outside ``META``.
+    """
+    environ = {name: value for name, value in request.META.items() if type(value) is str}
+    environ["wsgi.url_scheme"] = request.scheme or "http"
+    return environ
+
+
 def answer_in_shadow(request: HttpRequest, get_response: GetResponse) -> HttpResponseBase:
-    """Let Django answer ``request``; queue the same request for Flask and the comparison."""
+    """Let Django answer ``request``; hand the same request to the shadow workers."""
     try:
         conf = shadow_settings()
     except ShadowConfigError:
@@ -123,32 +111,66 @@ def answer_in_shadow(request: HttpRequest, get_response: GetResponse) -> HttpRes
     response = get_response(request)
     if wanted:
         django = django_answer(response, method)
-        user = getattr(request, "user", None)
         if django is not None:
-            # Who the request ran as, settled now: the worker signs Flask's copy for this
-            # user even if the session ends meanwhile. Free when the view looked at the user.
+            # Who the request ran as, settled now: Flask's copy is signed for this user
+            # even if the session ends meanwhile. Free when the view looked at the user.
+            user = getattr(request, "user", None)
             getattr(user, "is_authenticated", None)
             oversized = len(django.body) > conf.max_body
             if oversized:
                 # Not kept while it waits in the queue: a full queue of large answers
                 # would hold QUEUE_SIZE of them in memory. Status and headers are compared.
                 django = Answer(django.status, django.headers, b"")
-            job = _ShadowJob(request, body, django, route_of(request), rule, oversized)
-            worker_pool().submit(job.run, key=job.route)
+            job = ShadowJob(
+                environ=plain_environ(request),
+                body=body,
+                django=django,
+                route=route_of(request),
+                rule=rule,
+                user=user,
+                oversized=oversized,
+            )
+            shadow_workers().submit(job)
     return response
 
 
-@dataclass
-class _ShadowJob:
-    request: HttpRequest
+@dataclass(frozen=True)
+class ShadowJob:
+    """One shadowed request as plain data, run in a shadow worker (thread or child process)."""
+
+    environ: dict[str, str]
+    # The request body replayed to Flask (opted-in unsafe methods; empty otherwise).
     body: bytes
     django: Answer
     route: str
     rule: RouteRule
-    # Django's body was over MAX_BODY and was not kept.
+    # Who the request ran as (Django's user object), or None when nothing read the
+    # user: then the session in the environ decides, as for a forwarded request.
+    user: Any
+    # Django's body was over MAX_BODY (or too large to send) and was not kept.
     oversized: bool = False
 
+    @property
+    def drop_key(self) -> str:
+        """Drops are counted per route."""
+        return self.route
+
+    def without_bodies(self) -> ShadowJob | None:
+        """Status and headers only; None for a write, whose body Flask must get."""
+        if self.body:
+            return None
+        django = Answer(self.django.status, self.django.headers, b"")
+        return replace(self, django=django, oversized=True)
+
+    def request(self) -> HttpRequest:
+        """The request rebuilt from the environ, as the same user."""
+        request = WSGIRequest({**self.environ, "wsgi.input": io.BytesIO(self.body)})
+        if self.user is not None:
+            request.user = self.user  # the identity signer signs Flask's copy for this user
+        return request
+
     def run(self) -> None:
+        """Replay, learn noise, compare, store; count."""
         try:
             self._compare()
         finally:
@@ -159,14 +181,11 @@ class _ShadowJob:
         from . import store
 
         conf = shadow_settings()
-        request = self.request
+        request = self.request()
         method = request.method or "GET"
         counts = tallies()
-        for route, dropped in worker_pool().take_dropped().items():
-            counts.add(route, dropped=dropped)
         first = ask_flask(request, self.body, max_body=conf.max_body)
         if first is None:
-            counts.flush()
             return
         noise = noise_model()
         if method in SAFE_METHODS and noise.wants_sample(self.route):
@@ -201,8 +220,5 @@ class _ShadowJob:
                 conf=conf,
             )
         # Counted after the difference is stored: a count never runs ahead of its evidence.
+        # Written in batches by the workers (workers.py), never once per job.
         counts.add(self.route, compared=1, differing=int(result.differs))
-        if worker_pool().waiting == 0:
-            counts.flush()  # idle: nothing would write these counts until the next request
-        else:
-            counts.flush_if_due()
