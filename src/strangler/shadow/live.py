@@ -2,9 +2,10 @@
 
 ``answer_in_shadow`` is what an entry path calls for a route whose owner is
 ``"shadow"``. On the request path it only decides (method allowed? sampled?),
-keeps Django's answer and hands a ``ShadowJob`` (plain data: the environ,
-the answer, who the request ran as) to the shadow workers, which never
-wait (``workers.py``: a child process, or threads). The job, run there,
+and, once the server closed Django's answer (its last byte sent), hands a
+``ShadowJob`` (plain data: the environ's strings, Django's answer, who the
+request ran as) to the shadow workers, which never wait (``workers.py``: a
+child process, or threads). The job, run there,
 rebuilds the request, sends it to Flask through the forwarding core (same
 target, headers and identity), learns noise, compares and stores. A full
 queue drops the job and counts it: the user never waits for Flask.
@@ -17,6 +18,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from django.core.handlers.wsgi import WSGIRequest
@@ -30,7 +32,13 @@ from ..identity.issuer import load_user
 from .compare import compare
 from .fields import Answer
 from .noise import NoiseModel
-from .settings import SAFE_METHODS, RouteRule, ShadowConfigError, shadow_settings
+from .settings import (
+    SAFE_METHODS,
+    RouteRule,
+    ShadowConfigError,
+    ShadowSettings,
+    shadow_settings,
+)
 from .upstream import ask_flask
 from .workers import shadow_workers, tallies
 
@@ -110,28 +118,54 @@ def answer_in_shadow(request: HttpRequest, get_response: GetResponse) -> HttpRes
         body = request.body if wanted else b""
     response = get_response(request)
     if wanted:
-        django = django_answer(response, method)
-        if django is not None:
-            # Who the request ran as, settled now: Flask's copy is signed for this user
-            # even if the session ends meanwhile. Free when the view looked at the user.
-            user = getattr(request, "user", None)
-            getattr(user, "is_authenticated", None)
-            oversized = len(django.body) > conf.max_body
-            if oversized:
-                # Not kept while it waits in the queue: a full queue of large answers
-                # would hold QUEUE_SIZE of them in memory. Status and headers are compared.
-                django = Answer(django.status, django.headers, b"")
-            job = ShadowJob(
-                environ=plain_environ(request),
-                body=body,
-                django=django,
-                route=route_of(request),
-                rule=rule,
-                user=user,
-                oversized=oversized,
-            )
-            shadow_workers().submit(job)
+        hand_over = partial(_hand_over, request, response, body=body, rule=rule, conf=conf)
+        closers = getattr(response, "_resource_closers", None)
+        if isinstance(closers, list):
+            # Run when the server closes the response, after its last byte was sent:
+            # the user does not wait for the copy, the pickle and the send either.
+            closers.append(hand_over)
+        else:
+            hand_over()
     return response
+
+
+def _hand_over(
+    request: HttpRequest,
+    response: HttpResponseBase,
+    *,
+    body: bytes,
+    rule: RouteRule,
+    conf: ShadowSettings,
+) -> None:
+    """Build the job from the request and Django's answer; hand it to the shadow workers."""
+    try:
+        django = django_answer(response, request.method or "GET")
+        if django is None:
+            return
+        # Who the request ran as, settled now: Flask's copy is signed for this user
+        # even if the session ends meanwhile. Free when the view looked at the user.
+        user = getattr(request, "user", None)
+        getattr(user, "is_authenticated", None)
+        oversized = len(django.body) > conf.max_body
+        if oversized:
+            # Not kept while it waits in the queue: a full queue of large answers
+            # would hold QUEUE_SIZE of them in memory. Status and headers are compared.
+            django = Answer(django.status, django.headers, b"")
+        job = ShadowJob(
+            environ=plain_environ(request),
+            body=body,
+            django=django,
+            route=route_of(request),
+            rule=rule,
+            user=user,
+            oversized=oversized,
+        )
+        shadow_workers().submit(job)
+    except Exception:
+        # Django's response closing swallows a closer's errors: say what failed here.
+        logger.exception(
+            "shadow: %s %s not handed to the shadow workers", request.method, request.path
+        )
 
 
 @dataclass(frozen=True)
