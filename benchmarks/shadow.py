@@ -141,7 +141,7 @@ def report(
         f"{load[1]:.1f} after: a machine shared with other work, so figures move by tens of "
         "percent between runs; compare the rows of one run). Every server on 127.0.0.1; "
         "gunicorn with one gthread worker (4 threads) for each Django front and for Flask. "
-        "The shadowed fronts are the same but for `SHADOW[\"PROCESS\"]`: by default the "
+        'The shadowed fronts are the same but for `SHADOW["PROCESS"]`: by default the '
         "shadow work (2 worker threads) runs in a child process of the front's worker process "
         "(nice +10); with `PROCESS: False` it runs in threads inside the worker process.",
         "",

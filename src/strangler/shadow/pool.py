@@ -120,7 +120,7 @@ class WorkerPool:
 
 # Seconds a thread may hold the GIL while another waits, once shadow workers run.
 SWITCH_INTERVAL = 0.0005
-# Nice value of the worker threads: the user's requests come first for the CPU.
+# Added to the worker threads' nice value: the user's requests come first for the CPU.
 WORKER_NICE = 10
 
 
@@ -131,4 +131,7 @@ def _lower_priority() -> None:
     theirs. Best effort: elsewhere, or without permission, nothing changes.
     """
     with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
+        thread = threading.get_native_id()
+        # Relative to the process's own: a front already started under nice stays ahead.
+        lower = min(os.getpriority(os.PRIO_PROCESS, thread) + WORKER_NICE, 19)
+        os.setpriority(os.PRIO_PROCESS, thread, lower)
