@@ -84,7 +84,42 @@ def tallies(database: Path) -> tuple[int, int, int]:
     return int(row[0]), int(row[1]), int(row[2])
 
 
-def measure(workdir: Path, requests: int) -> tuple[dict[str, list[float]], tuple[int, int, int]]:
+def cpu_seconds(pid: int) -> float:
+    """CPU time the threads of process ``pid`` have run (schedstat: nanoseconds, not ticks)."""
+    total = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        try:
+            total += int(stat.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue  # a thread that just exited
+    return total / 1e9
+
+
+def child_pids(pid: int) -> list[int]:
+    """The child processes of ``pid`` (the shadow child is started by a request thread)."""
+    found: set[int] = set()
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found.update(int(child) for child in children.read_text().split())
+        except OSError:
+            continue
+    return sorted(found)
+
+
+# Per configuration: CPU seconds of the front's worker process, and of its children.
+Cpu = dict[str, tuple[float, float]]
+
+
+def cpu_of(workers: dict[str, int]) -> Cpu:
+    return {
+        name: (cpu_seconds(pid), sum(cpu_seconds(child) for child in child_pids(pid)))
+        for name, pid in workers.items()
+    }
+
+
+def measure(
+    workdir: Path, requests: int
+) -> tuple[dict[str, list[float]], tuple[int, int, int], dict[str, tuple[float, float]]]:
     database = workdir / "bench.sqlite3"
     migrate(database)
     app = "django.core.wsgi:get_wsgi_application()"
@@ -104,16 +139,32 @@ def measure(workdir: Path, requests: int) -> tuple[dict[str, list[float]], tuple
             SHADOWED: child.port,
             IN_THREADS: threads.port,
         }
+        workers = {
+            NOT_SHADOWED: plain.worker_pid(),
+            SHADOWED: child.worker_pid(),
+            IN_THREADS: threads.worker_pid(),
+        }
         samples: dict[str, list[float]] = {name: [] for name in configs}
         for port in configs.values():
             latencies(port, 200)  # warm up: imports, pools, the shadow workers, learned noise
+        time.sleep(2)  # the warm-up's shadow work done, before CPU time is counted
+        before = cpu_of(workers)
         rounds = 10
         for _ in range(rounds):
             for name, port in configs.items():
                 samples[name] += latencies(port, requests // rounds)
         time.sleep(3)  # let the shadow workers finish what is queued and write their counts
+        after = cpu_of(workers)
         counts = tallies(database)
-    return samples, counts
+    done = rounds * (requests // rounds)
+    per_request = {
+        name: (
+            (after[name][0] - before[name][0]) / done * 1e6,
+            (after[name][1] - before[name][1]) / done * 1e6,
+        )
+        for name in workers
+    }
+    return samples, counts, per_request
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -126,6 +177,7 @@ def report(
     counts: tuple[int, int, int],
     requests: int,
     load: tuple[float, float],
+    cpu: dict[str, tuple[float, float]],
 ) -> str:
     p50 = {name: statistics.median(values) for name, values in samples.items()}
     base = p50[NOT_SHADOWED]
@@ -148,14 +200,16 @@ def report(
         f"`GET {PATH}` (a 1.5 KiB JSON answer), one keep-alive client, {requests} requests "
         "per row, interleaved in 10 rounds:",
         "",
-        "| configuration | p50 ms | p90 ms | p99 ms | p50 vs not shadowed |",
-        "|---|---:|---:|---:|---:|",
+        "| configuration | p50 ms | p90 ms | p99 ms | p50 vs not shadowed "
+        "| front process CPU µs/request | its child processes' CPU µs/request |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, values in samples.items():
         ratio = f"{p50[name] / base:.2f}x" if name.startswith("Django") else ""
+        front_cpu, child_cpu = (f"{c:.0f}" for c in cpu[name]) if name in cpu else ("", "")
         lines.append(
             f"| {name} | {p50[name]:.3f} | {percentile(values, 0.9):.3f} | "
-            f"{percentile(values, 0.99):.3f} | {ratio} |"
+            f"{percentile(values, 0.99):.3f} | {ratio} | {front_cpu} | {child_cpu} |"
         )
     verdict = "meets" if growth < 0.05 else "misses"
     note = ""
@@ -197,8 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="strangler-bench-shadow-") as tmp:
-        samples, counts = measure(Path(tmp), args.requests)
-    section = report(samples, counts, args.requests, (load_before, os.getloadavg()[0]))
+        samples, counts, cpu = measure(Path(tmp), args.requests)
+    section = report(samples, counts, args.requests, (load_before, os.getloadavg()[0]), cpu)
     print(section)
     if args.write:
         write_section(args.write, section)

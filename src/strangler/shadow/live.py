@@ -19,7 +19,6 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any
 
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import close_old_connections
@@ -32,6 +31,7 @@ from ..identity.issuer import load_user
 from .compare import compare
 from .fields import Answer
 from .noise import NoiseModel
+from .ran_as import RanAs, settle
 from .settings import (
     SAFE_METHODS,
     RouteRule,
@@ -142,10 +142,6 @@ def _hand_over(
         django = django_answer(response, request.method or "GET")
         if django is None:
             return
-        # Who the request ran as, settled now: Flask's copy is signed for this user
-        # even if the session ends meanwhile. Free when the view looked at the user.
-        user = getattr(request, "user", None)
-        getattr(user, "is_authenticated", None)
         oversized = len(django.body) > conf.max_body
         if oversized:
             # Not kept while it waits in the queue: a full queue of large answers
@@ -157,7 +153,8 @@ def _hand_over(
             django=django,
             route=route_of(request),
             rule=rule,
-            user=user,
+            # Free when the view looked at the user already.
+            ran_as=settle(request),
             oversized=oversized,
         )
         shadow_workers().submit(job)
@@ -178,9 +175,9 @@ class ShadowJob:
     django: Answer
     route: str
     rule: RouteRule
-    # Who the request ran as (Django's user object), or None when nothing read the
-    # user: then the session in the environ decides, as for a forwarded request.
-    user: Any
+    # Who the request ran as, or None when nothing set ``request.user``: then the
+    # session in the environ decides, as for a forwarded request.
+    ran_as: RanAs | None
     # Django's body was over MAX_BODY (or too large to send) and was not kept.
     oversized: bool = False
 
@@ -199,8 +196,9 @@ class ShadowJob:
     def request(self) -> HttpRequest:
         """The request rebuilt from the environ, as the same user."""
         request = WSGIRequest({**self.environ, "wsgi.input": io.BytesIO(self.body)})
-        if self.user is not None:
-            request.user = self.user  # the identity signer signs Flask's copy for this user
+        if self.ran_as is not None:
+            # The identity signer signs Flask's copy for this user.
+            request.user = self.ran_as.user()
         return request
 
     def run(self) -> None:
