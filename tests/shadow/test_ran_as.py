@@ -20,7 +20,7 @@ def request_as(user: Any) -> Any:
     request = RequestFactory().get("/api/whoami")
     if user is not None:
         # As AuthenticationMiddleware sets it: lazily.
-        request.user = SimpleLazyObject(lambda: user)
+        request.user = SimpleLazyObject(lambda: user)  # type: ignore[assignment]
     return request
 
 
