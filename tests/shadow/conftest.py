@@ -82,8 +82,21 @@ def shadow_on(
         PROCESS=shadow_mode == "process",
     )
     seen.clear()
+    forget_shared_noise()
     yield settings.STRANGLER
     drain()
+    forget_shared_noise()
+
+
+def forget_shared_noise() -> None:
+    """Every test learns its routes' noise afresh: none is left in the shared cache."""
+    from django.core.cache import caches
+
+    from strangler.shadow.shared_noise import cache_key
+    from tests.shadow.urls import urlpatterns
+
+    for pattern in urlpatterns:
+        caches["default"].delete(cache_key("/" + str(pattern.pattern)))
 
 
 def drain() -> None:

@@ -24,7 +24,7 @@ from django.core.handlers.wsgi import WSGIRequest
 from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponseBase
 
-from ..conf import conf_cache
+from ..conf import conf_cache, get_conf
 from ..forwarding.headers import headers_from_environ
 from ..forwarding.messages import request_target
 from ..identity.issuer import load_user
@@ -39,6 +39,7 @@ from .settings import (
     ShadowSettings,
     shadow_settings,
 )
+from .shared_noise import CachedNoise
 from .upstream import ask_flask
 from .workers import shadow_workers, tallies
 
@@ -50,9 +51,10 @@ GetResponse = Callable[[HttpRequest], HttpResponseBase]
 
 @conf_cache
 def noise_model() -> NoiseModel:
-    """This process's learned noise (forgotten when settings change)."""
+    """The learned noise, shared by every process through ``STRANGLER["CACHE"]``."""
     conf = shadow_settings()
-    return NoiseModel(warmup=conf.noise_warmup, sample=conf.noise_sample)
+    shared = CachedNoise(str(get_conf()["CACHE"]))
+    return NoiseModel(warmup=conf.noise_warmup, sample=conf.noise_sample, shared=shared)
 
 
 def route_of(request: HttpRequest) -> str:
