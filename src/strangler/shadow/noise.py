@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from .compare import differing_paths
-from .fields import Answer, answer_fields
+from .fields import Answer, answer_fields, surely_same
 from .paths import PathSet, render
 
 
@@ -78,12 +78,15 @@ class NoiseModel:
 
     def learn(self, route: str, first: Answer, second: Answer, headers: Sequence[str]) -> set[str]:
         """Mark fields differing between two Flask answers noisy; return the new ones."""
-        paths = {
-            render(path)
-            for path in differing_paths(
-                answer_fields(first, headers), answer_fields(second, headers)
-            )
-        }
+        if surely_same(first, second, headers):
+            paths: set[str] = set()
+        else:
+            paths = {
+                render(path)
+                for path in differing_paths(
+                    answer_fields(first, headers), answer_fields(second, headers)
+                )
+            }
         with self._lock:
             known = self._noisy.setdefault(route, set())
             new = paths - known
