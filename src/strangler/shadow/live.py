@@ -19,6 +19,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import Any
 
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import close_old_connections
@@ -34,7 +35,6 @@ from .noise import NoiseModel
 from .ran_as import RanAs, settle
 from .settings import (
     SAFE_METHODS,
-    RouteRule,
     ShadowConfigError,
     ShadowSettings,
     shadow_settings,
@@ -120,7 +120,7 @@ def answer_in_shadow(request: HttpRequest, get_response: GetResponse) -> HttpRes
         body = request.body if wanted else b""
     response = get_response(request)
     if wanted:
-        hand_over = partial(_hand_over, request, response, body=body, rule=rule, conf=conf)
+        hand_over = partial(_hand_over, request, response, body=body, conf=conf)
         closers = getattr(response, "_resource_closers", None)
         if isinstance(closers, list):
             # Run when the server closes the response, after its last byte was sent:
@@ -136,7 +136,6 @@ def _hand_over(
     response: HttpResponseBase,
     *,
     body: bytes,
-    rule: RouteRule,
     conf: ShadowSettings,
 ) -> None:
     """Build the job from the request and Django's answer; hand it to the shadow workers."""
@@ -154,7 +153,6 @@ def _hand_over(
             body=body,
             django=django,
             route=route_of(request),
-            rule=rule,
             # Free when the view looked at the user already.
             ran_as=settle(request),
             oversized=oversized,
@@ -167,7 +165,7 @@ def _hand_over(
         )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ShadowJob:
     """One shadowed request as plain data, run in a shadow worker (thread or child process)."""
 
@@ -176,12 +174,19 @@ class ShadowJob:
     body: bytes
     django: Answer
     route: str
-    rule: RouteRule
     # Who the request ran as, or None when nothing set ``request.user``: then the
     # session in the environ decides, as for a forwarded request.
     ran_as: RanAs | None
     # Django's body was over MAX_BODY (or too large to send) and was not kept.
     oversized: bool = False
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Pickled on the request path: builtins only (a third of the time of the
+        # dataclasses' own pickling in benchmarks/shadow.py's setup).
+        django, ran_as = self.django, self.ran_as
+        who = None if ran_as is None else (ran_as.pk, ran_as.other)
+        answer = (django.status, django.headers, django.body)
+        return _unpickle_job, (self.environ, self.body, answer, self.route, who, self.oversized)
 
     @property
     def drop_key(self) -> str:
@@ -216,6 +221,7 @@ class ShadowJob:
 
         conf = shadow_settings()
         request = self.request()
+        rule = conf.rule_for(request.path_info)  # as on the request path: the same settings
         method = request.method or "GET"
         counts = tallies()
         first = ask_flask(request, self.body, max_body=conf.max_body)
@@ -238,7 +244,7 @@ class ShadowJob:
             django,
             flask,
             headers=conf.headers,
-            ignore=self.rule.ignore,
+            ignore=rule.ignore,
             noise=noise.noisy(self.route),
         )
         if result.differs:
@@ -256,3 +262,15 @@ class ShadowJob:
         # Counted after the difference is stored: a count never runs ahead of its evidence.
         # Written in batches by the workers (workers.py), never once per job.
         counts.add(self.route, compared=1, differing=int(result.differs))
+
+
+def _unpickle_job(
+    environ: dict[str, str],
+    body: bytes,
+    answer: tuple[int, list[tuple[str, str]], bytes],
+    route: str,
+    who: tuple[Any, Any] | None,
+    oversized: bool,
+) -> ShadowJob:
+    ran_as = None if who is None else RanAs(pk=who[0], other=who[1])
+    return ShadowJob(environ, body, Answer(*answer), route, ran_as, oversized)
