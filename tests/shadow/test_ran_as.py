@@ -16,8 +16,8 @@ from strangler.shadow.ran_as import RanAs, settle
 pytestmark = pytest.mark.django_db
 
 
-def request_as(user: Any) -> Any:
-    request = RequestFactory().get("/api/whoami")
+def request_as(user: Any, cookie: str = "sessionid=abc") -> Any:
+    request = RequestFactory().get("/api/whoami", HTTP_COOKIE=cookie)
     if user is not None:
         # As AuthenticationMiddleware sets it: lazily.
         request.user = SimpleLazyObject(lambda: user)  # type: ignore[assignment]
@@ -62,3 +62,16 @@ def test_a_user_of_another_kind_travels_as_it_is() -> None:
     ran_as = sent(settle(request_as(OtherUser("svc"))))
     assert ran_as is not None
     assert ran_as.user() == OtherUser("svc")
+
+
+def test_an_unread_user_of_a_cookieless_request_is_left_to_the_worker(
+    django_user_model: Any,
+) -> None:
+    ada = django_user_model.objects.create_user("ada")
+    request = request_as(ada, cookie="")
+    # Nothing read it, and no cookie can name anyone: the worker's load_user finds
+    # "anonymous" from the environ alone, so it is not read here.
+    assert settle(request) is None
+    read = request_as(ada, cookie="")
+    assert read.user.is_authenticated  # a view read it: that is who the request ran as
+    assert settle(read) == RanAs(pk=ada.pk)
