@@ -230,15 +230,23 @@ def report(
         f"{tail * 100:+.1f}%. With the shadow work in the front's own threads the p50 grew by "
         f"{threads_growth * 100:+.1f}% in the same run.",
         "",
+        "The CPU columns are CPU time per request of the front's gunicorn worker process "
+        "and of its child processes (the shadow child), from /proc over the measured "
+        "rounds: they move less with the machine's load than latencies do. In thread mode "
+        "the shadow work is in the first column.",
+        "",
         "Why a child process: in threads, the replay to Flask, the second Flask call for "
-        "learned noise, the comparison and the tally writes hold the front process's GIL, and "
-        "a request thread waits for it; nice values and a 0.5 ms switch interval only brought "
-        "that from +31% to +17% (and a quiet machine measured +159% with a tally write per "
-        "job). With the child process the request path pays for the sampling decision, a copy "
-        "of Django's answer, one pickle of the job (the environ's strings, the answer, the "
-        "user) and one non-blocking send on a Unix socket; the child has its own GIL and runs "
-        "at nice +10, so on a busy machine the users' requests get the CPU first. The tallies "
-        "are written once a second, not per job.",
+        "learned noise and the comparison hold the front process's GIL, and a request thread "
+        "waits for it; nice values and a 0.5 ms switch interval only brought that from +31% "
+        "to +17% on this machine, and a quiet run measured +159% when the counts were also "
+        "written once per job. With the child process the front pays, after Django's answer "
+        "was sent (when the server closes the response), for a copy of the answer, the "
+        "environ's strings, who the request ran as (read only when something could name a "
+        "user: a cookie, or a view that read it), one pickle of builtins and one "
+        "non-blocking send on a Unix socket, which the child reads in batches 5 ms apart. "
+        "The child has its own GIL and runs at nice +10. Answers that agree as canonical "
+        "JSON skip the field-by-field comparison (that cut about 40% of the child's CPU per "
+        "request), and counts are written once a second, not per job.",
         "",
     ]
     return "\n".join(lines)
