@@ -275,3 +275,21 @@ def test_an_answer_over_max_body_is_compared_by_status_and_headers_only(
     [difference] = ShadowDifference.objects.all()
     assert difference.fields == ["status"]
     assert ShadowTally.objects.get(route="/api/items-dropped").compared == 1
+
+
+def test_the_copy_is_handed_over_once_the_server_closes_django_answer(seen: Seen) -> None:
+    import io
+    from wsgiref.util import setup_testing_defaults
+
+    from django.core.handlers.wsgi import WSGIHandler
+
+    environ: dict[str, Any] = {"PATH_INFO": "/api/items", "wsgi.input": io.BytesIO(b"")}
+    setup_testing_defaults(environ)
+    result = WSGIHandler()(environ, lambda *args: None)
+    assert json.loads(b"".join(result))["total"] == 2
+    drain()
+    assert seen.paths["/api/items"] == 0  # the server has not closed the answer yet
+    result.close()  # type: ignore[attr-defined]
+    drain()
+    assert seen.paths["/api/items"] == 1
+    assert ShadowTally.objects.get(route="/api/items").compared == 1
