@@ -285,11 +285,11 @@ def test_the_copy_is_handed_over_once_the_server_closes_django_answer(seen: Seen
 
     environ: dict[str, Any] = {"PATH_INFO": "/api/items", "wsgi.input": io.BytesIO(b"")}
     setup_testing_defaults(environ)
-    result = WSGIHandler()(environ, lambda *args: None)
+    result = WSGIHandler()(environ, lambda *args: None)  # type: ignore[arg-type]
     assert json.loads(b"".join(result))["total"] == 2
     drain()
     assert seen.paths["/api/items"] == 0  # the server has not closed the answer yet
-    result.close()  # type: ignore[attr-defined]
+    result.close()
     drain()
     assert seen.paths["/api/items"] == 1
     assert ShadowTally.objects.get(route="/api/items").compared == 1
