@@ -52,7 +52,7 @@ def render() -> str:
             "FLASK_SESSION_DEFAULTS",
         ),
         ('`IDENTITY["LEGACY_USERS"]` (the Flask app\'s own users table)', "LEGACY_USERS_DEFAULTS"),
-        ('`SHADOW` (shadow mode and recording, see [shadow.md](shadow.md))', "SHADOW_DEFAULTS"),
+        ("`SHADOW` (shadow mode and recording, see [shadow.md](shadow.md))", "SHADOW_DEFAULTS"),
     ):
         out += ["", f"## {title}", "", "| key | default | meaning |", "|---|---|---|"]
         out += [f"| `{k}` | `{d}` | {c} |" for k, d, c in rows(source, name)]

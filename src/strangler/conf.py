@@ -103,6 +103,9 @@ SHADOW_DEFAULTS: dict[str, Any] = {
     "QUEUE_SIZE": 1000,
     # Worker threads per process sending shadowed requests to Flask.
     "WORKERS": 2,
+    # Run shadow work in a child process of each front process (True) or in its threads
+    # (False); None: a child process where AF_UNIX SOCK_SEQPACKET exists (Linux).
+    "PROCESS": None,
     # The first N requests of each route are sent to Flask twice, to learn noisy fields.
     "NOISE_WARMUP": 5,
     # Share of later requests also sent twice, to keep learning noise.

@@ -11,7 +11,7 @@ from flask import Flask
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from strangler.identity.tokens import generate_key_pair
-from strangler.shadow.live import flush_tallies, worker_pool
+from strangler.shadow.workers import shadow_workers
 from tests.shadow.legacy import Seen, create_shadow_legacy_app
 from tests.upstream import RunningServer, serve
 
@@ -58,24 +58,52 @@ def shadow_settings_for(upstream: str, private_key: str, **shadow: Any) -> dict[
     }
 
 
+@pytest.fixture(params=["process", "threads"])
+def shadow_mode(request: pytest.FixtureRequest) -> str:
+    """Where shadow work runs: the front's child process, or its threads (SHADOW["PROCESS"])."""
+    return str(request.param)
+
+
 @pytest.fixture
 def shadow_on(
-    settings: SettingsWrapper, legacy: RunningServer, shadow_keys: Keys, seen: Seen
+    settings: SettingsWrapper,
+    legacy: RunningServer,
+    shadow_keys: Keys,
+    seen: Seen,
+    shadow_mode: str,
 ) -> Iterator[dict[str, Any]]:
     """Shadow mode on for the ports, noise warm-up off (tests that learn noise set it)."""
     settings.ROOT_URLCONF = "tests.shadow.urls"
     settings.STRANGLER = shadow_settings_for(
-        legacy.url, shadow_keys.private, NOISE_WARMUP=0, NOISE_SAMPLE=0.0
+        legacy.url,
+        shadow_keys.private,
+        NOISE_WARMUP=0,
+        NOISE_SAMPLE=0.0,
+        PROCESS=shadow_mode == "process",
     )
     seen.clear()
+    forget_shared_noise()
     yield settings.STRANGLER
     drain()
+    forget_shared_noise()
+
+
+def forget_shared_noise() -> None:
+    """Every test learns its routes' noise afresh: none is left in the shared cache."""
+    from django.core.cache import caches
+    from django.urls import URLPattern
+
+    from strangler.shadow.shared_noise import cache_key
+    from tests.shadow.urls import urlpatterns
+
+    for pattern in urlpatterns:
+        if isinstance(pattern, URLPattern):
+            caches["default"].delete(cache_key("/" + str(pattern.pattern)))
 
 
 def drain() -> None:
-    """Wait until the shadow workers have compared and stored everything queued."""
-    worker_pool().join()
-    flush_tallies()
+    """Wait until the shadow workers (child process or threads) ran and counted everything."""
+    shadow_workers().join()
 
 
 def stored_difference(**overrides: Any) -> Any:

@@ -24,6 +24,8 @@ PAGE = """<!doctype html>
 <html><head><title>Samples</title></head>
 <body><h1>Samples</h1><ul class="list main"><li>pipette</li><li>flask</li></ul></body></html>
 """
+# A large answer: a few of them fill the socket to a stopped shadow child process.
+BLOB = "x" * 200_000
 SECRET_TOKEN = "flask-issued-secret-token-0123456789"
 
 
@@ -94,6 +96,10 @@ def create_shadow_legacy_app(public_key: str, seen: Seen) -> Flask:
     def slow() -> Response:
         time.sleep(0.3)  # Flask slower than the port: the shadow queue fills
         return jsonify({"slow": True})
+
+    @app.route("/api/large")
+    def large() -> Response:
+        return jsonify({"blob": BLOB})
 
     @app.route("/api/legacy-only")
     def legacy_only() -> Response:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strangler.shadow.fields import Answer, Leaf, answer_fields, body_fields
+from strangler.shadow.fields import Answer, Leaf, answer_fields, body_fields, surely_same
 
 JSON = [("Content-Type", "application/json")]
 HTML = [("Content-Type", "text/html; charset=utf-8")]
@@ -92,3 +93,52 @@ def test_json_key_order_never_matters(document: object) -> None:
         return value
 
     assert body_fields(json_answer(document)) == body_fields(json_answer(reorder(document)))
+
+
+def raw_json(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Answer:
+    return Answer(status, [*JSON, *(headers or {}).items()], body)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        (raw_json(b'{"a": 1, "b": [true]}'), raw_json(b'{"b":[true],"a":1}'), True),
+        (raw_json(b'{"a": 1}', 200, {"ETag": "x"}), raw_json(b'{"a":1}', 200, {"ETag": "y"}), True),
+        (raw_json(b'{"a": true}'), raw_json(b'{"a": 1}'), False),
+        (raw_json(b'{"a": 1}'), raw_json(b'{"a": 1.0}'), False),  # fields decide
+        (raw_json(b'{"a": 1}'), raw_json(b'{"a": 1}', 201), False),
+        (raw_json(b'{"a": 1}'), raw_json(b'{"a": 1}', 200, {"Cache-Control": "no"}), False),
+        (raw_json(b'{"a": 1}'), Answer(200, [("Content-Type", "text/plain")], b'{"a": 1}'), False),
+        (raw_json(b"{broken"), raw_json(b"{broken"), True),
+        (raw_json(b"{broken"), raw_json(b"{broken "), False),
+    ],
+)
+def test_surely_same_only_when_no_field_can_differ(
+    first: Answer, second: Answer, same: bool
+) -> None:
+    headers = ["Content-Type", "Cache-Control"]
+    assert surely_same(first, second, headers) is same
+    if same:  # never hides what the fields would show
+        assert answer_fields(first, headers) == answer_fields(second, headers)
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.sampled_from([1.0, 0.5])
+    | st.text(max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=2), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@given(JSON_VALUES, JSON_VALUES)
+def test_surely_same_never_hides_a_field_difference(first: object, second: object) -> None:
+    a = Answer(200, JSON, json.dumps(first).encode())
+    b = Answer(200, JSON, json.dumps(second, indent=1).encode())
+    if surely_same(a, b, ["Content-Type"]):
+        assert answer_fields(a, ["Content-Type"]) == answer_fields(b, ["Content-Type"])
+    assert surely_same(a, Answer(200, JSON, json.dumps(first, indent=2).encode()), [])

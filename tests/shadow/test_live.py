@@ -8,6 +8,8 @@ the copy to the legacy app on a real socket and store in the test database
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 from typing import Any
 
@@ -15,9 +17,10 @@ import pytest
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from strangler.shadow.live import worker_pool
 from strangler.shadow.models import ShadowDifference, ShadowTally
+from strangler.shadow.sidecar import Sidecar
 from strangler.shadow.store import shadow_report
+from strangler.shadow.workers import LocalWorkers, shadow_workers
 from tests.shadow.conftest import drain
 from tests.shadow.legacy import SECRET_TOKEN, Seen
 
@@ -204,21 +207,19 @@ def test_sampling_rate_per_route(client: Client, settings: SettingsWrapper, seen
     assert seen.paths["/page"] == 5
 
 
+@pytest.mark.parametrize("shadow_mode", ["threads"])
 @pytest.mark.timeout(30)  # a blocking submit would hang here: the gate never opens by itself
-def test_queue_overflow_is_counted_and_never_blocks(
+def test_queue_overflow_is_counted_and_never_blocks_in_threads(
     client: Client, settings: SettingsWrapper, seen: Seen
 ) -> None:
     settings.STRANGLER = {
         **settings.STRANGLER,
         "SHADOW": {**settings.STRANGLER["SHADOW"], "QUEUE_SIZE": 2, "WORKERS": 1},
     }
-    pool = worker_pool()
+    workers = shadow_workers()
+    assert isinstance(workers, LocalWorkers)
     gate = threading.Event()
-
-    def hold() -> None:
-        gate.wait()
-
-    pool.submit(hold)  # the one worker is busy until the gate opens
+    workers.pool.submit(gate.wait)  # type: ignore[arg-type] # the one worker is held
     for _ in range(10):
         assert client.get("/api/items").status_code == 200
     assert seen.paths["/api/items"] == 0  # every answer came while the worker was held
@@ -229,6 +230,36 @@ def test_queue_overflow_is_counted_and_never_blocks(
     assert tally.compared + tally.dropped == 10
     assert tally.dropped >= 7
     assert shadow_report()["dropped"] == tally.dropped
+
+
+@pytest.mark.parametrize("shadow_mode", ["process"])
+@pytest.mark.timeout(60)  # a blocking submit would hang here: the child never resumes by itself
+def test_a_stopped_child_process_fills_the_socket_and_drops_are_counted_never_blocks(
+    client: Client, seen: Seen
+) -> None:
+    client.get("/page")
+    drain()  # the child runs
+    workers = shadow_workers()
+    assert isinstance(workers, Sidecar)
+    assert workers.pid is not None
+    os.kill(workers.pid, signal.SIGSTOP)
+    sent = 0
+    try:
+        # Each job carries a 200 kB answer: the socket is full after a few dozen.
+        while workers.unsent_drops == 0 and sent < 500:
+            assert client.get("/api/large").status_code == 200
+            sent += 1
+        dropped_in_front = workers.unsent_drops
+    finally:
+        os.kill(workers.pid, signal.SIGCONT)
+    assert dropped_in_front >= 1
+    drain()
+    tally = ShadowTally.objects.get(route="/api/large")
+    # The front's drops travelled to the child; a queue of 1000 took the rest.
+    assert tally.compared + tally.dropped == sent
+    assert tally.dropped >= dropped_in_front
+    assert seen.paths["/api/large"] == tally.compared
+    assert not ShadowDifference.objects.exists()
 
 
 def test_an_answer_over_max_body_is_compared_by_status_and_headers_only(
@@ -244,3 +275,21 @@ def test_an_answer_over_max_body_is_compared_by_status_and_headers_only(
     [difference] = ShadowDifference.objects.all()
     assert difference.fields == ["status"]
     assert ShadowTally.objects.get(route="/api/items-dropped").compared == 1
+
+
+def test_the_copy_is_handed_over_once_the_server_closes_django_answer(seen: Seen) -> None:
+    import io
+    from wsgiref.util import setup_testing_defaults
+
+    from django.core.handlers.wsgi import WSGIHandler
+
+    environ: dict[str, Any] = {"PATH_INFO": "/api/items", "wsgi.input": io.BytesIO(b"")}
+    setup_testing_defaults(environ)
+    result = WSGIHandler()(environ, lambda *args: None)  # type: ignore[arg-type]
+    assert json.loads(b"".join(result))["total"] == 2
+    drain()
+    assert seen.paths["/api/items"] == 0  # the server has not closed the answer yet
+    result.close()
+    drain()
+    assert seen.paths["/api/items"] == 1
+    assert ShadowTally.objects.get(route="/api/items").compared == 1

@@ -47,3 +47,40 @@ def test_warmup_then_sampling() -> None:
     assert noise.wants_sample("/other")  # warm-up is per route
     always = NoiseModel(warmup=0, sample=1.0)
     assert always.wants_sample("/r")
+
+
+class SharedForTest:
+    """A ``SharedNoise`` in a dict, as two processes would see one cache entry."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, set[str]] = {}
+
+    def fields(self, route: str) -> frozenset[str] | None:
+        entry = self.entries.get(route)
+        return None if entry is None else frozenset(entry)
+
+    def add(self, route: str, fields: set[str]) -> None:
+        self.entries.setdefault(route, set()).update(fields)
+
+
+def test_shared_noise_is_used_by_another_process_which_skips_its_warmup() -> None:
+    shared = SharedForTest()
+    first = NoiseModel(warmup=2, sample=0.0, shared=shared)
+    assert first.wants_sample("/r")
+    first.learn("/r", answer({"at": 1, "v": 1}), answer({"at": 2, "v": 1}), [])
+    assert first.wants_sample("/r")
+    first.learn("/r", answer({"v": 1}), answer({"v": 1}), [])  # warm-up done
+    assert shared.entries == {"/r": {"body.at"}}
+    # Another process (or this one restarted) knows it without asking Flask twice.
+    second = NoiseModel(warmup=2, sample=0.0, shared=shared)
+    assert not second.wants_sample("/r")
+    assert second.noisy("/r").exact == frozenset({"body.at"})
+    assert second.wants_sample("/other")  # a route nobody warmed up yet
+
+
+def test_a_warmup_with_no_noise_is_shared_too() -> None:
+    shared = SharedForTest()
+    first = NoiseModel(warmup=1, sample=0.0, shared=shared)
+    first.learn("/quiet", answer({"v": 1}), answer({"v": 1}), [])
+    assert shared.entries == {"/quiet": set()}
+    assert not NoiseModel(warmup=1, sample=0.0, shared=shared).wants_sample("/quiet")

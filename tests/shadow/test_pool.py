@@ -11,20 +11,37 @@ from strangler.shadow.pool import WorkerPool
 
 
 @pytest.mark.timeout(10)
-def test_a_full_queue_drops_and_counts_per_key_without_waiting() -> None:
+def test_a_full_queue_refuses_without_waiting() -> None:
     pool = WorkerPool(size=1, workers=1)
     gate = threading.Event()
     ran: list[int] = []
     pool.submit(gate.wait)  # type: ignore[arg-type]
-    results = [pool.submit(partial(ran.append, n), key="/r") for n in range(5)]
+    results = [pool.submit(partial(ran.append, n)) for n in range(5)]
     # The worker may not have taken the gate job yet: one or two jobs fit.
     assert results[0] is True or results.count(True) == 0
-    dropped = pool.take_dropped()
-    assert dropped["/r"] == results.count(False) >= 3
-    assert pool.take_dropped() == {}
+    assert results.count(False) >= 3
     gate.set()
     pool.join()
     assert len(ran) == results.count(True)
+    pool.close()
+
+
+@pytest.mark.timeout(10)
+def test_the_tick_runs_after_each_job_and_when_idle() -> None:
+    ticks: list[str] = []
+    idle = threading.Event()
+
+    def tick() -> None:
+        ticks.append("tick")
+        if len(ticks) > 2:
+            idle.set()
+
+    pool = WorkerPool(size=10, workers=1, tick=tick, tick_every=0.01)
+    pool.submit(lambda: None)
+    pool.submit(lambda: None)
+    pool.join()
+    assert len(ticks) >= 2  # one after each job, before join returns
+    idle.wait()  # and more while nothing is queued
     pool.close()
 
 
@@ -47,8 +64,7 @@ def test_a_closed_pool_drops() -> None:
     pool = WorkerPool(size=10, workers=1)
     pool.submit(lambda: None)
     pool.close()
-    assert pool.submit(lambda: None, key="/r") is False
-    assert pool.take_dropped() == {"/r": 1}
+    assert pool.submit(lambda: None) is False
 
 
 def test_workers_yield_the_cpu_to_requests() -> None:

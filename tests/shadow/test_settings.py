@@ -8,6 +8,7 @@ import pytest
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from strangler.conf import SHADOW_DEFAULTS
+from strangler.shadow.channel import sidecar_supported
 from strangler.shadow.checks import check_shadow
 from strangler.shadow.settings import ShadowConfigError, parse_shadow, shadow_settings
 
@@ -52,6 +53,7 @@ def test_a_route_rule_overrides_the_default_and_keeps_the_global_ignores() -> No
         ({"ROUTES": {"/a": {"METHODS": ["post"]}}}, "strangler.E072", "upper-case"),
         ({"ROUTES": {"a/": {}}}, "strangler.E073", "must be a path"),
         ({"IGNORE": ["body..at"]}, "strangler.E073", "cannot be read"),
+        ({"PROCESS": "yes"}, "strangler.E074", "True, False or None"),
     ],
 )
 def test_bad_values_are_reported_by_id_with_a_hint(
@@ -90,3 +92,15 @@ def test_a_good_setting_passes(settings: SettingsWrapper) -> None:
         "SHADOW": {"SAMPLE": 0.1, "IGNORE": ["header.date"]},
     }
     assert check_shadow() == []
+
+
+def test_process_defaults_to_a_child_process_where_the_platform_has_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert parsed().process is sidecar_supported()
+    assert parsed(PROCESS=False).process is False
+    monkeypatch.setattr("strangler.shadow.settings.sidecar_supported", lambda: False)
+    assert parsed().process is False
+    with pytest.raises(ShadowConfigError, match="no AF_UNIX SOCK_SEQPACKET") as raised:
+        parsed(PROCESS=True)
+    assert raised.value.check_id == "strangler.E074"

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from tests.shadow.legacy import ITEMS, PAGE, SECRET_TOKEN
+from tests.shadow.legacy import BLOB, ITEMS, PAGE, SECRET_TOKEN
 
 
 def items(request: HttpRequest) -> JsonResponse:
@@ -57,6 +57,10 @@ def slow(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"slow": True})
 
 
+def large(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"blob": BLOB})
+
+
 @csrf_exempt
 def notes(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"stored": json.loads(request.body or b"null")}, status=201)
@@ -73,5 +77,6 @@ urlpatterns = [
     path("api/secret", secret),
     path("api/notes", notes),
     path("api/slow", slow),
+    path("api/large", large),
     path("page", page),
 ]

@@ -18,6 +18,8 @@ _HINTS = {
     '[...], "METHODS": ["POST"]}}.',
     "strangler.E073": "Route patterns start with '/'; field patterns look like "
     "body.items[*].id or body.**.updated_at (see docs/shadow.md).",
+    "strangler.E074": "Leave PROCESS at None (a child process where the platform allows it, "
+    "threads elsewhere), or set False to run shadow work in the front's threads.",
 }
 
 

@@ -2,33 +2,46 @@
 
 ``answer_in_shadow`` is what an entry path calls for a route whose owner is
 ``"shadow"``. On the request path it only decides (method allowed? sampled?),
-keeps Django's answer and queues a job; the job, in a worker thread, sends
-the request to Flask through the forwarding core (same target, headers and
-identity), learns noise, compares and stores. A full queue drops the job and
-counts it: the user never waits for Flask.
+and, once the server closed Django's answer (its last byte sent), hands a
+``ShadowJob`` (plain data: the environ's strings, Django's answer, who the
+request ran as) to the shadow workers, which never wait (``workers.py``: a
+child process, or threads). The job, run there,
+rebuilds the request, sends it to Flask through the forwarding core (same
+target, headers and identity), learns noise, compares and stores. A full
+queue drops the job and counts it: the user never waits for Flask.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any
 
+from django.core.handlers.wsgi import WSGIRequest
 from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponseBase
 
-from ..conf import conf_cache
+from ..conf import conf_cache, get_conf
 from ..forwarding.headers import headers_from_environ
 from ..forwarding.messages import request_target
 from ..identity.issuer import load_user
 from .compare import compare
 from .fields import Answer
 from .noise import NoiseModel
-from .pool import WorkerPool
-from .settings import SAFE_METHODS, RouteRule, ShadowConfigError, shadow_settings
-from .tally import Tallies
+from .ran_as import RanAs, settle
+from .settings import (
+    SAFE_METHODS,
+    ShadowConfigError,
+    ShadowSettings,
+    shadow_settings,
+)
+from .shared_noise import CachedNoise
 from .upstream import ask_flask
+from .workers import shadow_workers, tallies
 
 logger = logging.getLogger("strangler.shadow")
 _random = random.Random()  # noqa: S311 (sampling, not security)
@@ -37,36 +50,11 @@ GetResponse = Callable[[HttpRequest], HttpResponseBase]
 
 
 @conf_cache
-def worker_pool() -> WorkerPool:
-    """This process's shadow workers (rebuilt, the old ones stopped, when settings change)."""
-    conf = shadow_settings()
-    return WorkerPool(size=conf.queue_size, workers=conf.workers)
-
-
-def _write_tally(route: str, compared: int, differing: int, dropped: int) -> None:
-    from .store import count  # imported late: models need the app registry
-
-    count(route, compared=compared, differing=differing, dropped=dropped)
-
-
-@conf_cache
-def tallies() -> Tallies:
-    """This process's counts per route, written to ``ShadowTally`` once a second."""
-    return Tallies(_write_tally)
-
-
-def flush_tallies() -> None:
-    """Write this process's counts now (tests, and before a report in the same process)."""
-    for route, dropped in worker_pool().take_dropped().items():
-        tallies().add(route, dropped=dropped)
-    tallies().flush()
-
-
-@conf_cache
 def noise_model() -> NoiseModel:
-    """This process's learned noise (forgotten when settings change)."""
+    """The learned noise, shared by every process through ``STRANGLER["CACHE"]``."""
     conf = shadow_settings()
-    return NoiseModel(warmup=conf.noise_warmup, sample=conf.noise_sample)
+    shared = CachedNoise(str(get_conf()["CACHE"]))
+    return NoiseModel(warmup=conf.noise_warmup, sample=conf.noise_sample, shared=shared)
 
 
 def route_of(request: HttpRequest) -> str:
@@ -105,8 +93,18 @@ def django_answer(response: HttpResponseBase, method: str) -> Answer | None:
     return Answer(response.status_code, headers, body)
 
 
+def plain_environ(request: HttpRequest) -> dict[str, str]:
+    """The request's environ as plain data: its str values (no streams, sockets or objects).
+
+    The scheme is written in, because an ASGI request keeps it outside ``META``.
+    """
+    environ = {name: value for name, value in request.META.items() if type(value) is str}
+    environ["wsgi.url_scheme"] = request.scheme or "http"
+    return environ
+
+
 def answer_in_shadow(request: HttpRequest, get_response: GetResponse) -> HttpResponseBase:
-    """Let Django answer ``request``; queue the same request for Flask and the comparison."""
+    """Let Django answer ``request``; hand the same request to the shadow workers."""
     try:
         conf = shadow_settings()
     except ShadowConfigError:
@@ -122,33 +120,96 @@ def answer_in_shadow(request: HttpRequest, get_response: GetResponse) -> HttpRes
         body = request.body if wanted else b""
     response = get_response(request)
     if wanted:
-        django = django_answer(response, method)
-        user = getattr(request, "user", None)
-        if django is not None:
-            # Who the request ran as, settled now: the worker signs Flask's copy for this
-            # user even if the session ends meanwhile. Free when the view looked at the user.
-            getattr(user, "is_authenticated", None)
-            oversized = len(django.body) > conf.max_body
-            if oversized:
-                # Not kept while it waits in the queue: a full queue of large answers
-                # would hold QUEUE_SIZE of them in memory. Status and headers are compared.
-                django = Answer(django.status, django.headers, b"")
-            job = _ShadowJob(request, body, django, route_of(request), rule, oversized)
-            worker_pool().submit(job.run, key=job.route)
+        hand_over = partial(_hand_over, request, response, body=body, conf=conf)
+        closers = getattr(response, "_resource_closers", None)
+        if isinstance(closers, list):
+            # Run when the server closes the response, after its last byte was sent:
+            # the user does not wait for the copy, the pickle and the send either.
+            closers.append(hand_over)
+        else:
+            hand_over()
     return response
 
 
-@dataclass
-class _ShadowJob:
-    request: HttpRequest
+def _hand_over(
+    request: HttpRequest,
+    response: HttpResponseBase,
+    *,
+    body: bytes,
+    conf: ShadowSettings,
+) -> None:
+    """Build the job from the request and Django's answer; hand it to the shadow workers."""
+    try:
+        django = django_answer(response, request.method or "GET")
+        if django is None:
+            return
+        oversized = len(django.body) > conf.max_body
+        if oversized:
+            # Not kept while it waits in the queue: a full queue of large answers
+            # would hold QUEUE_SIZE of them in memory. Status and headers are compared.
+            django = Answer(django.status, django.headers, b"")
+        job = ShadowJob(
+            environ=plain_environ(request),
+            body=body,
+            django=django,
+            route=route_of(request),
+            # Free when the view looked at the user already.
+            ran_as=settle(request),
+            oversized=oversized,
+        )
+        shadow_workers().submit(job)
+    except Exception:
+        # Django's response closing swallows a closer's errors: say what failed here.
+        logger.exception(
+            "shadow: %s %s not handed to the shadow workers", request.method, request.path
+        )
+
+
+@dataclass(slots=True)
+class ShadowJob:
+    """One shadowed request as plain data, run in a shadow worker (thread or child process)."""
+
+    environ: dict[str, str]
+    # The request body replayed to Flask (opted-in unsafe methods; empty otherwise).
     body: bytes
     django: Answer
     route: str
-    rule: RouteRule
-    # Django's body was over MAX_BODY and was not kept.
+    # Who the request ran as, or None when nothing set ``request.user``: then the
+    # session in the environ decides, as for a forwarded request.
+    ran_as: RanAs | None
+    # Django's body was over MAX_BODY (or too large to send) and was not kept.
     oversized: bool = False
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Pickled on the request path: builtins only (a third of the time of the
+        # dataclasses' own pickling in benchmarks/shadow.py's setup).
+        django, ran_as = self.django, self.ran_as
+        who = None if ran_as is None else (ran_as.pk, ran_as.other)
+        answer = (django.status, django.headers, django.body)
+        return _unpickle_job, (self.environ, self.body, answer, self.route, who, self.oversized)
+
+    @property
+    def drop_key(self) -> str:
+        """Drops are counted per route."""
+        return self.route
+
+    def without_bodies(self) -> ShadowJob | None:
+        """Status and headers only; None for a write, whose body Flask must get."""
+        if self.body:
+            return None
+        django = Answer(self.django.status, self.django.headers, b"")
+        return replace(self, django=django, oversized=True)
+
+    def request(self) -> HttpRequest:
+        """The request rebuilt from the environ, as the same user."""
+        request = WSGIRequest({**self.environ, "wsgi.input": io.BytesIO(self.body)})
+        if self.ran_as is not None:
+            # The identity signer signs Flask's copy for this user.
+            request.user = self.ran_as.user()
+        return request
+
     def run(self) -> None:
+        """Replay, learn noise, compare, store; count."""
         try:
             self._compare()
         finally:
@@ -159,14 +220,12 @@ class _ShadowJob:
         from . import store
 
         conf = shadow_settings()
-        request = self.request
+        request = self.request()
+        rule = conf.rule_for(request.path_info)  # as on the request path: the same settings
         method = request.method or "GET"
         counts = tallies()
-        for route, dropped in worker_pool().take_dropped().items():
-            counts.add(route, dropped=dropped)
         first = ask_flask(request, self.body, max_body=conf.max_body)
         if first is None:
-            counts.flush()
             return
         noise = noise_model()
         if method in SAFE_METHODS and noise.wants_sample(self.route):
@@ -185,7 +244,7 @@ class _ShadowJob:
             django,
             flask,
             headers=conf.headers,
-            ignore=self.rule.ignore,
+            ignore=rule.ignore,
             noise=noise.noisy(self.route),
         )
         if result.differs:
@@ -201,8 +260,17 @@ class _ShadowJob:
                 conf=conf,
             )
         # Counted after the difference is stored: a count never runs ahead of its evidence.
+        # Written in batches by the workers (workers.py), never once per job.
         counts.add(self.route, compared=1, differing=int(result.differs))
-        if worker_pool().waiting == 0:
-            counts.flush()  # idle: nothing would write these counts until the next request
-        else:
-            counts.flush_if_due()
+
+
+def _unpickle_job(
+    environ: dict[str, str],
+    body: bytes,
+    answer: tuple[int, list[tuple[str, str]], bytes],
+    route: str,
+    who: tuple[Any, Any] | None,
+    oversized: bool,
+) -> ShadowJob:
+    ran_as = None if who is None else RanAs(pk=who[0], other=who[1])
+    return ShadowJob(environ, body, Answer(*answer), route, ran_as, oversized)

@@ -1,11 +1,14 @@
 """A bounded queue and a few worker threads: shadow work happens off the request path.
 
-The user's request only ever calls ``submit``, which never waits: when the
-queue is full the job is dropped and counted, because a slow or down Flask
-must not slow the users Django is already answering. Workers start on the
-first submit (after a server forks its workers, never before) and are
-daemon threads, so a stopping process does not wait for comparisons.
-No framework imports.
+``submit`` never waits: when the queue is full the job is refused (the
+caller counts the drop), because a slow or down Flask must not slow the
+users Django is already answering. Workers start on the first submit (after
+a server forks its workers, never before) and are daemon threads, so a
+stopping process does not wait for comparisons. ``tick`` runs after every
+job and whenever a worker has been idle for ``tick_every`` seconds: shadow
+uses it to write its counts in batches (``tally.py``), never once per job.
+Used by the front process (``SHADOW["PROCESS"]`` off) and by the shadow
+child process alike. No framework imports.
 """
 
 from __future__ import annotations
@@ -26,44 +29,35 @@ Job = Callable[[], None]
 class WorkerPool:
     """``workers`` threads running jobs from a queue of at most ``size`` waiting jobs."""
 
-    def __init__(self, *, size: int, workers: int, name: str = "strangler-shadow") -> None:
+    def __init__(
+        self,
+        *,
+        size: int,
+        workers: int,
+        name: str = "strangler-shadow",
+        tick: Job | None = None,
+        tick_every: float = 1.0,
+    ) -> None:
         self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=size)
         self._workers = workers
         self._name = name
+        self._tick = tick
+        self._tick_every = tick_every
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
-        self._dropped: dict[str, int] = {}
         self._closed = False
 
-    def submit(self, job: Job, *, key: str | None = None) -> bool:
-        """Queue ``job``; when the queue is full, return False and count a drop for ``key``.
-
-        Never blocks. ``key`` (the route) says where the drop is counted;
-        None drops without counting.
-        """
+    def submit(self, job: Job) -> bool:
+        """Queue ``job``; False (the job dropped) when the queue is full or closed. Never blocks."""
         if not self._threads:
             self._start()
+        if self._closed:
+            return False
         try:
-            if self._closed:
-                raise queue.Full
             self._queue.put_nowait(job)
         except queue.Full:
-            if key is not None:
-                with self._lock:
-                    self._dropped[key] = self._dropped.get(key, 0) + 1
             return False
         return True
-
-    def take_dropped(self) -> dict[str, int]:
-        """Drops per key since the last call (for storing; the counts restart at 0)."""
-        with self._lock:
-            dropped, self._dropped = self._dropped, {}
-        return dropped
-
-    @property
-    def waiting(self) -> int:
-        """Jobs queued and not yet started (approximate, for the status page)."""
-        return self._queue.qsize()
 
     def join(self) -> None:
         """Wait until every queued job has run (tests and the replay command)."""
@@ -99,7 +93,11 @@ class WorkerPool:
     def _work(self) -> None:
         _lower_priority()
         while True:
-            job = self._queue.get()
+            try:
+                job = self._queue.get(timeout=self._tick_every)
+            except queue.Empty:
+                self._run_tick()  # idle: nothing else would write what was counted
+                continue
             try:
                 if job is None:
                     return
@@ -108,12 +106,21 @@ class WorkerPool:
                 # A failing comparison must not kill the worker (and so shadow mode).
                 logger.exception("shadow job failed")
             finally:
+                self._run_tick()
                 self._queue.task_done()
+
+    def _run_tick(self) -> None:
+        if self._tick is None:
+            return
+        try:
+            self._tick()
+        except Exception:
+            logger.exception("shadow: periodic work failed")
 
 
 # Seconds a thread may hold the GIL while another waits, once shadow workers run.
 SWITCH_INTERVAL = 0.0005
-# Nice value of the worker threads: the user's requests come first for the CPU.
+# Added to the worker threads' nice value: the user's requests come first for the CPU.
 WORKER_NICE = 10
 
 
@@ -124,4 +131,7 @@ def _lower_priority() -> None:
     theirs. Best effort: elsewhere, or without permission, nothing changes.
     """
     with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
+        thread = threading.get_native_id()
+        # Relative to the process's own: a front already started under nice stays ahead.
+        lower = min(os.getpriority(os.PRIO_PROCESS, thread) + WORKER_NICE, 19)
+        os.setpriority(os.PRIO_PROCESS, thread, lower)

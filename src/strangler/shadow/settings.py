@@ -14,6 +14,7 @@ from typing import Any
 
 from ..conf import SHADOW_DEFAULTS, conf_cache, get_conf
 from ..routing import RoutePatternError, compile_pattern
+from .channel import sidecar_supported
 from .paths import FieldPatternError, PathSet
 
 # Methods that change nothing (RFC 9110 §9.2.1) and may be replayed freely.
@@ -36,6 +37,7 @@ class ShadowConfigError(ValueError):
 NUMBER = "strangler.E071"
 ROUTE_RULE = "strangler.E072"
 PATTERN = "strangler.E073"
+PROCESS = "strangler.E074"
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class ShadowSettings:
     record: float
     record_routes: tuple[re.Pattern[str], ...] = field(default=())
     record_keep: int = 10000
+    # Shadow work runs in a child process of each front process (else in its threads).
+    process: bool = False
 
     def rule_for(self, path: str) -> RouteRule:
         """The first ``ROUTES`` rule matching ``path``, else the default."""
@@ -118,6 +122,24 @@ def _pattern(name: str, pattern: Any) -> re.Pattern[str]:
         return compile_pattern(pattern)
     except RoutePatternError as exc:
         raise ShadowConfigError(f"SHADOW[{name!r}]: {exc}", PATTERN) from None
+
+
+def _process(value: Any) -> bool:
+    if value is None:
+        return sidecar_supported()
+    if not isinstance(value, bool):
+        raise ShadowConfigError(
+            f"SHADOW['PROCESS'] must be True, False or None (a child process where the "
+            f"platform allows it), not {value!r}",
+            PROCESS,
+        )
+    if value and not sidecar_supported():
+        raise ShadowConfigError(
+            "SHADOW['PROCESS'] is True, but this platform has no AF_UNIX SOCK_SEQPACKET "
+            "sockets for the shadow child process (Linux has them)",
+            PROCESS,
+        )
+    return value
 
 
 def _route_rule(pattern: str, value: Any, default: RouteRule, base: Sequence[str]) -> RouteRule:
@@ -182,6 +204,7 @@ def parse_shadow(raw: Any) -> ShadowSettings:
             _pattern("RECORD_ROUTES", p) for p in _strings("RECORD_ROUTES", raw["RECORD_ROUTES"])
         ),
         record_keep=_count("RECORD_KEEP", raw["RECORD_KEEP"]),
+        process=_process(raw["PROCESS"]),
     )
 
 
