@@ -129,3 +129,45 @@ def stored_difference(**overrides: Any) -> Any:
         **overrides,
     }
     return save_difference(**arguments)
+
+
+def through_the_asgi_entry(target: str, *, cookie: str = "") -> tuple[int, bytes]:
+    """GET ``target`` through ``strangler.asgi``'s handler, in this process: (status, body)."""
+    from asgiref.sync import async_to_sync
+    from asgiref.testing import ApplicationCommunicator
+    from django.core.handlers.asgi import ASGIHandler
+
+    from strangler.asgi import StranglerASGIHandler
+
+    path, _, query = target.partition("?")
+    headers = [(b"host", b"127.0.0.1")] + ([(b"cookie", cookie.encode())] if cookie else [])
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+
+    async def get() -> tuple[int, bytes]:
+        app = ApplicationCommunicator(StranglerASGIHandler(ASGIHandler()), scope)
+        await app.send_input({"type": "http.request", "body": b"", "more_body": False})
+        start = await app.receive_output(timeout=10)
+        body = b""
+        while True:
+            message = await app.receive_output(timeout=10)
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        await app.send_input({"type": "http.disconnect"})
+        await app.wait(timeout=10)
+        return start["status"], body
+
+    return async_to_sync(get)()

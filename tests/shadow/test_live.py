@@ -21,7 +21,7 @@ from strangler.shadow.models import ShadowDifference, ShadowTally
 from strangler.shadow.sidecar import Sidecar
 from strangler.shadow.store import shadow_report
 from strangler.shadow.workers import LocalWorkers, shadow_workers
-from tests.shadow.conftest import drain
+from tests.shadow.conftest import drain, through_the_asgi_entry
 from tests.shadow.legacy import SECRET_TOKEN, Seen
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("shadow_on")]
@@ -48,6 +48,16 @@ def test_a_faithful_port_gives_no_difference(client: Client) -> None:
     drain()
     assert not ShadowDifference.objects.exists()
     assert shadow_report()["compared"] == 4
+
+
+def test_under_the_asgi_entry_django_answers_and_a_dropped_field_is_caught(seen: Seen) -> None:
+    # strangler.asgi hands a shadow route to Django's ASGI handler, whose middleware shadows it.
+    status, body = through_the_asgi_entry("/api/items-dropped")
+    assert status == 200
+    assert "name" not in json.loads(body)["items"][0]  # Django's answer, not Flask's
+    drain()
+    assert seen.paths["/api/items-dropped"] == 1
+    assert sorted(only_difference().fields) == ["body.items[0].name", "body.items[1].name"]
 
 
 @pytest.mark.parametrize(

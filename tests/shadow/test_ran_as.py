@@ -16,8 +16,8 @@ from strangler.shadow.ran_as import RanAs, settle
 pytestmark = pytest.mark.django_db
 
 
-def request_as(user: Any, cookie: str = "sessionid=abc") -> Any:
-    request = RequestFactory().get("/api/whoami", HTTP_COOKIE=cookie)
+def request_as(user: Any, cookie: str = "sessionid=abc", **headers: str) -> Any:
+    request = RequestFactory().get("/api/whoami", HTTP_COOKIE=cookie, **headers)
     if user is not None:
         # As AuthenticationMiddleware sets it: lazily.
         request.user = SimpleLazyObject(lambda: user)  # type: ignore[assignment]
@@ -75,3 +75,12 @@ def test_an_unread_user_of_a_cookieless_request_is_left_to_the_worker(
     read = request_as(ada, cookie="")
     assert read.user.is_authenticated  # a view read it: that is who the request ran as
     assert settle(read) == RanAs(pk=ada.pk)
+
+
+def test_an_unread_user_of_a_request_with_credentials_in_a_header_is_read(
+    django_user_model: Any,
+) -> None:
+    # No cookie, but an Authorization header a middleware may log someone in from.
+    ada = django_user_model.objects.create_user("ada")
+    request = request_as(ada, cookie="", HTTP_AUTHORIZATION="Basic YWRhOnNlY3JldA==")
+    assert settle(request) == RanAs(pk=ada.pk)

@@ -10,7 +10,7 @@ from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from strangler.shadow.models import RecordedRequest
-from tests.shadow.conftest import drain
+from tests.shadow.conftest import drain, through_the_asgi_entry
 from tests.shadow.legacy import Seen
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("shadow_on")]
@@ -152,31 +152,9 @@ def test_the_wsgi_fast_path_records_with_the_request_signals(
 def test_the_asgi_entry_records_with_the_request_signals(
     client: Client, django_user_model: Any
 ) -> None:
-    from asgiref.sync import async_to_sync
-    from asgiref.testing import ApplicationCommunicator
-    from django.core.handlers.asgi import ASGIHandler
     from django.core.signals import request_finished, request_started
 
-    from strangler.asgi import StranglerASGIHandler
-
     client.force_login(django_user_model.objects.create_user("ada"))
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/api/whoami",
-        "raw_path": b"/api/whoami",
-        "query_string": b"x=1",
-        "root_path": "",
-        "headers": [
-            (b"host", b"127.0.0.1"),
-            (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 80),
-    }
     signals: list[str] = []
 
     def started(**kwargs: Any) -> None:
@@ -185,30 +163,17 @@ def test_the_asgi_entry_records_with_the_request_signals(
     def finished(**kwargs: Any) -> None:
         signals.append("finished")
 
-    async def forward() -> bytes:
-        app = ApplicationCommunicator(StranglerASGIHandler(ASGIHandler()), scope)
-        await app.send_input({"type": "http.request", "body": b"", "more_body": False})
-        start = await app.receive_output(timeout=10)
-        assert start["status"] == 200, start
-        body = b""
-        while True:
-            message = await app.receive_output(timeout=10)
-            body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
-        await app.send_input({"type": "http.disconnect"})
-        await app.wait(timeout=10)
-        return body
-
     request_started.connect(started)
     request_finished.connect(finished)
     try:
-        body = async_to_sync(forward)()
+        status, body = through_the_asgi_entry(
+            "/api/whoami?x=1", cookie=f"sessionid={client.cookies['sessionid'].value}"
+        )
     finally:
         request_started.disconnect(started)
         request_finished.disconnect(finished)
     # Forwarded by the ASGI entry itself (Flask answered as ada), not by Django's handler.
-    assert json.loads(body) == {"user": "ada"}
+    assert (status, json.loads(body)) == (200, {"user": "ada"})
     assert signals == ["started", "finished"]
     drain()
     [recorded] = RecordedRequest.objects.all()

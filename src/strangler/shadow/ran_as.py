@@ -54,8 +54,9 @@ def settle(request: Any) -> RanAs | None:
     """Who ``request`` ran as; None when the worker can tell from the environ alone.
 
     None when nothing set ``request.user``, and when nothing read the lazy user
-    Django's ``AuthenticationMiddleware`` set and the request has no cookie:
-    with no cookie nobody but anonymous can be read from it, now or later, and
+    Django's ``AuthenticationMiddleware`` set and the request has neither a
+    cookie nor an ``Authorization`` header: then nobody but anonymous can be
+    read from it, now or later, and
     the worker's ``load_user`` finds so without running Django code. Reading
     that user here (a session, a user lookup) was a third of what a shadowed
     request cost the front process.
@@ -67,6 +68,9 @@ def settle(request: Any) -> RanAs | None:
         isinstance(user, LazyObject)
         and user._wrapped is empty
         and not request.META.get("HTTP_COOKIE")
+        # A middleware may log a user in from credentials in a header (HTTP
+        # Basic, a bearer token): then the lazy user is read here after all.
+        and not request.META.get("HTTP_AUTHORIZATION")
     ):
         return None
     if not getattr(user, "is_authenticated", False):
