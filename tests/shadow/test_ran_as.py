@@ -16,8 +16,10 @@ from strangler.shadow.ran_as import RanAs, settle
 pytestmark = pytest.mark.django_db
 
 
-def request_as(user: Any, cookie: str = "sessionid=abc", **headers: str) -> Any:
-    request = RequestFactory().get("/api/whoami", HTTP_COOKIE=cookie, **headers)
+def request_as(user: Any, cookie: str = "sessionid=abc", authorization: str = "") -> Any:
+    request = RequestFactory().get(
+        "/api/whoami", HTTP_COOKIE=cookie, HTTP_AUTHORIZATION=authorization
+    )
     if user is not None:
         # As AuthenticationMiddleware sets it: lazily.
         request.user = SimpleLazyObject(lambda: user)  # type: ignore[assignment]
@@ -82,5 +84,5 @@ def test_an_unread_user_of_a_request_with_credentials_in_a_header_is_read(
 ) -> None:
     # No cookie, but an Authorization header a middleware may log someone in from.
     ada = django_user_model.objects.create_user("ada")
-    request = request_as(ada, cookie="", HTTP_AUTHORIZATION="Basic YWRhOnNlY3JldA==")
+    request = request_as(ada, cookie="", authorization="Basic YWRhOnNlY3JldA==")
     assert settle(request) == RanAs(pk=ada.pk)
