@@ -118,7 +118,7 @@ def cpu_of(workers: dict[str, int]) -> Cpu:
 
 
 def measure(
-    workdir: Path, requests: int
+    workdir: Path, requests: int, *, pinned: bool = False
 ) -> tuple[dict[str, list[float]], tuple[int, int, int], dict[str, tuple[float, float]]]:
     database = workdir / "bench.sqlite3"
     migrate(database)
@@ -147,6 +147,16 @@ def measure(
         samples: dict[str, list[float]] = {name: [] for name in configs}
         for port in configs.values():
             latencies(port, 200)  # warm up: imports, pools, the shadow workers, learned noise
+        if pinned:
+            # The user's path (this client, the fronts' workers) on CPU 0; what shadow
+            # adds elsewhere (the shadow children, Flask answering the copies) on CPU 1.
+            pin(os.getpid(), {0})
+            for pid in workers.values():
+                pin(pid, {0})
+                for kid in children(pid):
+                    pin(kid, {1})
+            for pid in (flask.process.pid, *children(flask.process.pid)):
+                pin(pid, {1})
         time.sleep(2)  # the warm-up's shadow work done, before CPU time is counted
         before = cpu_of(workers)
         rounds = 10
@@ -165,6 +175,20 @@ def measure(
         for name in workers
     }
     return samples, counts, per_request
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (Linux: /proc)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(kid) for kid in (task / "children").read_text().split()]
+    return found
+
+
+def pin(pid: int, cpus: set[int]) -> None:
+    """Run every thread of ``pid`` on ``cpus`` only (threads started later inherit it)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        os.sched_setaffinity(int(task.name), cpus)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -256,10 +280,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--requests", type=int, default=3000, help="requests per configuration")
     parser.add_argument("--write", type=Path, help="replace the Shadow section of this file")
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="run the client and the fronts on CPU 0, Flask and the shadow children on CPU 1 "
+        "(Linux, 2 CPUs or more): separates the request path's own cost from the CPU the "
+        "copies take from it; not for --write",
+    )
     args = parser.parse_args(argv)
+    if args.pin and args.write:
+        parser.error("--pin measures another setup than the Shadow section describes; drop --write")
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="strangler-bench-shadow-") as tmp:
-        samples, counts, cpu = measure(Path(tmp), args.requests)
+        samples, counts, cpu = measure(Path(tmp), args.requests, pinned=args.pin)
     section = report(samples, counts, args.requests, (load_before, os.getloadavg()[0]), cpu)
     print(section)
     if args.write:
