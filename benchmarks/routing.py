@@ -33,6 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 
+from benchmarks.sections import write_section  # noqa: E402
 from benchmarks.servers import Servers  # noqa: E402
 
 SECTION = "## Routing and traffic"
@@ -164,7 +165,9 @@ def p50_through_fronts(requests: int, cache_dir: str) -> dict[str, float]:
     return {name: statistics.median(values) * 1e6 for name, values in timings.items()}
 
 
-def render(micro: dict[str, float], p50: dict[str, float], requests: int) -> str:
+def render(
+    micro: dict[str, float], p50: dict[str, float], requests: int, load: tuple[float, float]
+) -> str:
     overhead = micro["both"] - micro["neither"]
     ratio = p50["on"] / p50["off"]
     return "\n".join(
@@ -173,8 +176,9 @@ def render(micro: dict[str, float], p50: dict[str, float], requests: int) -> str
             "",
             "`benchmarks/routing.py`: the decision (10 switches in the cache, 20 `ROUTES` rules "
             "with methods, the URLconf, the Flask rule as the traffic label) plus traffic "
-            "recording, against the same work with both off. Run on a busy shared 2-core "
-            "machine (other jobs running): read the ratios, not the absolute figures.",
+            f"recording, against the same work with both off. One run on {os.cpu_count()} CPUs "
+            f"(load average {load[0]:.1f} before, {load[1]:.1f} after); the load generator and "
+            "the servers share the CPUs: read the ratios, not the absolute figures.",
             "",
             "| in-process, one thread | µs per request |",
             "|---|---|",
@@ -194,28 +198,17 @@ def render(micro: dict[str, float], p50: dict[str, float], requests: int) -> str
     )
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace (or append) this benchmark's section of ``path``."""
-    document = path.read_text()
-    start = document.find(SECTION + "\n")
-    if start == -1:
-        document = document.rstrip("\n") + "\n\n" + text
-    else:
-        end = document.find("\n## ", start + len(SECTION))
-        document = document[:start] + text + (document[end + 1 :] if end != -1 else "")
-    path.write_text(document)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--write", type=Path, help="replace this benchmark's section of a file")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as cache_dir:
         setup_django(cache_dir)
         micro = in_process(20_000)
         p50 = p50_through_fronts(args.requests, cache_dir)
-    text = render(micro, p50, args.requests)
+    text = render(micro, p50, args.requests, (load_before, os.getloadavg()[0]))
     print(text)
     if args.write:
         write_section(args.write, text)

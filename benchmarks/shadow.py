@@ -214,8 +214,8 @@ def report(
         "Measured by `benchmarks/shadow.py` on "
         f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()} (load average {load[0]:.1f} before, "
-        f"{load[1]:.1f} after: a machine shared with other work, so figures move by tens of "
-        "percent between runs; compare the rows of one run). Every server on 127.0.0.1; "
+        f"{load[1]:.1f} after; the client and every server share the CPUs, so figures move "
+        "by tens of percent between runs; compare the rows of one run). Every server on 127.0.0.1; "
         "gunicorn with one gthread worker (4 threads) for each Django front and for Flask. "
         'The shadowed fronts are the same but for `SHADOW["PROCESS"]`: by default the '
         "shadow work (2 worker threads) runs in a child process of the front's worker process "
