@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -104,6 +106,28 @@ def test_only_the_newest_recordings_are_kept(client: Client, settings: SettingsW
     ]
 
 
+@contextmanager
+def request_signals() -> Iterator[list[str]]:
+    """The request signals Django sent meanwhile, in order ("started", "finished")."""
+    from django.core.signals import request_finished, request_started
+
+    signals: list[str] = []
+
+    def started(**kwargs: Any) -> None:
+        signals.append("started")
+
+    def finished(**kwargs: Any) -> None:
+        signals.append("finished")
+
+    request_started.connect(started)
+    request_finished.connect(finished)
+    try:
+        yield signals
+    finally:
+        request_started.disconnect(started)
+        request_finished.disconnect(finished)
+
+
 def test_the_wsgi_fast_path_records_with_the_request_signals(
     client: Client, django_user_model: Any
 ) -> None:
@@ -111,7 +135,6 @@ def test_the_wsgi_fast_path_records_with_the_request_signals(
     from wsgiref.util import setup_testing_defaults
 
     from django.core.handlers.wsgi import WSGIHandler
-    from django.core.signals import request_finished, request_started
 
     from strangler.wsgi import StranglerWSGIHandler
 
@@ -124,23 +147,10 @@ def test_the_wsgi_fast_path_records_with_the_request_signals(
         "wsgi.input": io.BytesIO(b""),
     }
     setup_testing_defaults(environ)
-    signals: list[str] = []
-
-    def started(**kwargs: Any) -> None:
-        signals.append("started")
-
-    def finished(**kwargs: Any) -> None:
-        signals.append("finished")
-
-    request_started.connect(started)
-    request_finished.connect(finished)
-    try:
+    with request_signals() as signals:
         result = StranglerWSGIHandler(WSGIHandler())(environ, lambda *args: None)
         body = b"".join(result)
         result.close()  # type: ignore[attr-defined]
-    finally:
-        request_started.disconnect(started)
-        request_finished.disconnect(finished)
     assert json.loads(body) == {"user": "ada"}
     # The session was read inside Django's request cycle, so its connection is cleaned up.
     assert signals == ["started", "finished"]
@@ -152,26 +162,11 @@ def test_the_wsgi_fast_path_records_with_the_request_signals(
 def test_the_asgi_entry_records_with_the_request_signals(
     client: Client, django_user_model: Any
 ) -> None:
-    from django.core.signals import request_finished, request_started
-
     client.force_login(django_user_model.objects.create_user("ada"))
-    signals: list[str] = []
-
-    def started(**kwargs: Any) -> None:
-        signals.append("started")
-
-    def finished(**kwargs: Any) -> None:
-        signals.append("finished")
-
-    request_started.connect(started)
-    request_finished.connect(finished)
-    try:
+    with request_signals() as signals:
         status, body = through_the_asgi_entry(
             "/api/whoami?x=1", cookie=f"sessionid={client.cookies['sessionid'].value}"
         )
-    finally:
-        request_started.disconnect(started)
-        request_finished.disconnect(finished)
     # Forwarded by the ASGI entry itself (Flask answered as ada), not by Django's handler.
     assert (status, json.loads(body)) == (200, {"user": "ada"})
     assert signals == ["started", "finished"]
