@@ -13,3 +13,5 @@ if os.environ.get("STRANGLER_TEST_SIGNING_KEY"):
         "ALGORITHM": "HS256",
         "SIGNING_KEY": os.environ["STRANGLER_TEST_SIGNING_KEY"],
     }
+if os.environ.get("STRANGLER_TEST_CA_BUNDLE"):
+    STRANGLER["UPSTREAM_CA_BUNDLE"] = os.environ["STRANGLER_TEST_CA_BUNDLE"]

@@ -13,6 +13,8 @@ from websockets.typing import Origin, Subprotocol
 
 from strangler.forwarding.websocket import origin_allowed
 from tests.asgi.fronts import AsgiFront, start_asgi_front
+from tests.asgi.legacy import create_live_app
+from tests.tls import TlsUpstream, serve_tls
 from tests.upstream import RunningServer
 
 pytestmark = pytest.mark.timeout(60)
@@ -167,3 +169,36 @@ def test_origin_rule(settings) -> None:
     assert not origin_allowed("null", "front")
     assert not origin_allowed("file://", "front")
     assert not origin_allowed("javascript:alert(1)", "front")
+
+
+@pytest.fixture(scope="module")
+def tls_live_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsUpstream]:
+    """The live-features app (Flask-Sock) over TLS, its certificate signed by a test CA."""
+    running = serve_tls(create_live_app(), tmp_path_factory.mktemp("wss"))
+    yield running
+    running.server.stop()
+
+
+def test_a_wss_upstream_is_reached_with_the_ca_bundle(tls_live_upstream: TlsUpstream) -> None:
+    bundle = {"STRANGLER_TEST_CA_BUNDLE": str(tls_live_upstream.trusted)}
+    with (
+        start_asgi_front(tls_live_upstream.url, extra_env=bundle) as front,
+        connect(ws_url(front, "/ws/echo")) as ws,
+    ):
+        ws.recv()  # the handshake Flask saw
+        ws.send("over tls")
+        assert ws.recv() == "flask:over tls"
+
+
+def test_a_wss_upstream_with_an_untrusted_certificate_is_refused(
+    tls_live_upstream: TlsUpstream,
+) -> None:
+    # Signed by a CA the front was not told to trust: the handshake never reaches Flask.
+    bundle = {"STRANGLER_TEST_CA_BUNDLE": str(tls_live_upstream.untrusted)}
+    with (
+        start_asgi_front(tls_live_upstream.url, extra_env=bundle) as front,
+        pytest.raises(InvalidStatus) as refused,
+        connect(ws_url(front, "/ws/echo")),
+    ):
+        pass
+    assert refused.value.response.status_code == 502
