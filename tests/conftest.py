@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
+import hypothesis
 import pytest
 from django.core.signals import request_finished
 from django.db import close_old_connections
@@ -22,6 +23,12 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from tests.tls import TlsUpstream, serve_tls
 from tests.upstream import Events, RunningServer, create_app, serve
+
+# CI runs every property test on the same examples (a red CI is then a real, repeatable
+# failure of the change); a developer's run draws new examples and may find new bugs.
+hypothesis.settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis.settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -137,7 +137,12 @@ class WerkzeugPasswordHasher(BasePasswordHasher):
                 f"Couldn't load {type(self).__name__!r} algorithm library: {exc} "
                 f"(pip install 'django-strangler[werkzeug]')"
             ) from exc
-        return bool(check_password_hash(werkzeug_hash, password))
+        try:
+            return bool(check_password_hash(werkzeug_hash, password))
+        except UnicodeEncodeError:
+            # A lone surrogate (a JSON login body can carry "\ud800") has no UTF-8
+            # form: Werkzeug could never have hashed it, so it matches nothing.
+            return False
 
     def encode(self, password: str, salt: str, iterations: int | None = None) -> str:
         """A Werkzeug ``pbkdf2:sha256`` hash (``make_password(p, hasher="werkzeug")``).
