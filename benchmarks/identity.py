@@ -27,7 +27,6 @@ import platform
 import statistics
 import sys
 import tempfile
-import time
 import timeit
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey  # noqa: E402
 
 from benchmarks.servers import Servers  # noqa: E402
+from benchmarks.timing import keep_alive_latencies, percentile  # noqa: E402
 from strangler.identity.tokens import (  # noqa: E402
     TokenSigner,
     TokenVerifier,
@@ -100,21 +100,8 @@ def latencies(
     ``distinct`` adds a query string never sent before (``/hello?n=17``), so
     no token can be reused: every request mints and verifies a new one.
     """
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    samples = []
-    try:
-        for _ in range(count):
-            target = f"/hello?n={next(_distinct)}" if distinct else "/hello"
-            start = time.perf_counter()
-            connection.request("GET", target, headers=headers)
-            response = connection.getresponse()
-            response.read()
-            samples.append((time.perf_counter() - start) * 1000)
-            if response.status != 200:
-                raise RuntimeError(f"GET /hello on port {port} answered {response.status}")
-    finally:
-        connection.close()
-    return samples
+    targets = (f"/hello?n={next(_distinct)}" if distinct else "/hello" for _ in range(count))
+    return keep_alive_latencies(port, targets, headers)
 
 
 # --- the measurements ------------------------------------------------------------------
@@ -345,11 +332,6 @@ def end_to_end(
                     config.port, requests // rounds, config.headers, distinct=config.distinct
                 )
     return [(config.name, samples[config.name]) for config in configs]
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def report(

@@ -17,7 +17,6 @@ Every server listens on 127.0.0.1 and is stopped at the end, errors included.
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import platform
 import sqlite3
@@ -33,6 +32,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 
 from benchmarks.sections import write_section  # noqa: E402
 from benchmarks.servers import Servers  # noqa: E402
+from benchmarks.timing import keep_alive_latencies, percentile  # noqa: E402
 
 SECTION = "## Shadow"
 PATH = "/api/items"
@@ -42,21 +42,8 @@ IN_THREADS = "Django answers, shadow at 100% in the front's threads (PROCESS Fal
 
 
 def latencies(port: int, count: int) -> list[float]:
-    """``count`` sequential GETs on one keep-alive connection, each in ms."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    samples = []
-    try:
-        for _ in range(count):
-            start = time.perf_counter()
-            connection.request("GET", PATH)
-            response = connection.getresponse()
-            response.read()
-            samples.append((time.perf_counter() - start) * 1000)
-            if response.status != 200:
-                raise RuntimeError(f"GET {PATH} on port {port} answered {response.status}")
-    finally:
-        connection.close()
-    return samples
+    """``count`` sequential GETs of the shadowed route on one keep-alive connection, in ms."""
+    return keep_alive_latencies(port, [PATH] * count)
 
 
 def migrate(database: Path) -> None:
@@ -189,11 +176,6 @@ def pin(pid: int, cpus: set[int]) -> None:
     """Run every thread of ``pid`` on ``cpus`` only (threads started later inherit it)."""
     for task in Path(f"/proc/{pid}/task").iterdir():
         os.sched_setaffinity(int(task.name), cpus)
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def report(
