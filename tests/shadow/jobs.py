@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from strangler.shadow.workers import tallies
 
@@ -38,3 +40,22 @@ class IdleJob:
 
     def run(self) -> None:
         return None
+
+
+@dataclass(frozen=True)
+class PicklingNoted(CountedJob):
+    """A ``CountedJob`` that notes which thread of the front pickled it."""
+
+    threads: ClassVar[list[str]] = []
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        PicklingNoted.threads.append(threading.current_thread().name)
+        return CountedJob, (self.route, self.payload)
+
+
+@dataclass(frozen=True)
+class Unpicklable(CountedJob):
+    """A job whose pickling fails, as a request that cannot be copied would."""
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        raise TypeError("this job cannot be pickled")

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from strangler.shadow.channel import JOB, decode, encode, sidecar_supported, socket_pair
+from strangler.shadow.channel import JOBS, decode, encode, sidecar_supported, socket_pair
 
 pytestmark = pytest.mark.skipif(not sidecar_supported(), reason="needs AF_UNIX SOCK_SEQPACKET")
 
@@ -14,10 +14,10 @@ pytestmark = pytest.mark.skipif(not sidecar_supported(), reason="needs AF_UNIX S
 def test_a_message_is_read_back_whole_by_one_recv() -> None:
     front, child, limit = socket_pair()
     try:
-        front.send(encode(JOB, {"/r": 2}, ["a", b"x" * 5000]))
-        front.send(encode(JOB, {}, "second"))
-        assert decode(child.recv(limit)) == (JOB, {"/r": 2}, ["a", b"x" * 5000])
-        assert decode(child.recv(limit)) == (JOB, {}, "second")
+        front.send(encode(JOBS, {"/r": 2}, ["a", b"x" * 5000]))
+        front.send(encode(JOBS, {}, "second"))
+        assert decode(child.recv(limit)) == (JOBS, {"/r": 2}, ["a", b"x" * 5000])
+        assert decode(child.recv(limit)) == (JOBS, {}, "second")
     finally:
         front.close()
         child.close()

@@ -9,8 +9,9 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ import pytest
 from strangler.shadow.channel import SEND_BUFFER, sidecar_supported
 from strangler.shadow.models import ShadowTally
 from strangler.shadow.sidecar import Sidecar, settings_snapshot
-from tests.shadow.jobs import CountedJob
+from tests.shadow.jobs import CountedJob, PicklingNoted, Unpicklable
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -42,6 +43,13 @@ def wait_until_gone(pid: int) -> None:
         if all(state in ("Z", "X") for state in states):
             return
         time.sleep(0.05)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.005)
 
 
 @pytest.fixture
@@ -73,10 +81,12 @@ def test_a_killed_child_drops_and_counts_until_it_is_started_again(sidecar: Side
     assert first is not None
     os.kill(first, signal.SIGKILL)
     wait_until_gone(first)
+    # Queued: the request thread never sends. The sender thread's next batch finds
+    # the child gone, and drops and counts that batch.
+    assert sidecar.submit(CountedJob("/r"))
+    wait_until(lambda: sidecar.pid is None)
     # Not restarted within restart_after: each job is dropped and counted, without waiting.
-    assert [sidecar.submit(CountedJob("/r")) for _ in range(3)] == [False, False, False]
-    down = sidecar.pid
-    assert down is None
+    assert [sidecar.submit(CountedJob("/r")) for _ in range(2)] == [False, False]
     assert sidecar.unsent_drops == 3
     sidecar.restart_after = 0.0
     assert sidecar.submit(CountedJob("/r"))  # started again, the drops sent along
@@ -92,7 +102,7 @@ def test_join_delivers_the_drops_even_while_the_child_is_down(sidecar: Sidecar) 
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
     wait_until_gone(pid)
-    assert sidecar.submit(CountedJob("/r")) is False
+    sidecar.submit(CountedJob("/r"))  # the send finds the child gone (here or in join)
     sidecar.join()  # starts a child to count the drop
     assert counted("/r") == (1, 0, 1)
 
@@ -121,3 +131,67 @@ def test_the_child_gets_this_processs_settings_as_they_are_now(settings: object)
     snapshot = settings_snapshot()
     assert snapshot["DATABASES"] == django_settings.DATABASES  # the test database's name
     assert snapshot["STRANGLER"] == django_settings.STRANGLER
+
+
+def test_jobs_wait_for_their_batch_and_a_batch_nobody_sends_goes_by_itself(
+    sidecar: Sidecar,
+) -> None:
+    sidecar.submit(CountedJob("/r"))
+    sidecar.join()  # the child runs
+    PicklingNoted.threads.clear()
+    sidecar.batch_pause = 0.2
+    for _ in range(3):
+        assert sidecar.submit(PicklingNoted("/r"))
+    assert PicklingNoted.threads == []  # no copy, no send on the request path yet
+    # No later request finds the batch due: the tail thread sends it.
+    wait_until(lambda: len(PicklingNoted.threads) == 3)
+    assert PicklingNoted.threads == ["strangler-shadow-tails"] * 3
+    sidecar.join()
+    assert counted("/r") == (4, 0, 0)
+
+
+def test_the_request_that_finds_the_batch_due_sends_it(sidecar: Sidecar) -> None:
+    sidecar.submit(CountedJob("/r"))
+    sidecar.join()
+    PicklingNoted.threads.clear()
+    sidecar.batch_pause = 0.0  # due at once
+    assert sidecar.submit(PicklingNoted("/r"))
+    assert PicklingNoted.threads == [threading.current_thread().name]
+    sidecar.join()
+    assert counted("/r") == (2, 0, 0)
+
+
+def test_a_job_that_cannot_be_sent_costs_only_itself(
+    sidecar: Sidecar, caplog: pytest.LogCaptureFixture
+) -> None:
+    sidecar.batch_pause = 0.2  # the three gather in one batch
+    assert sidecar.submit(CountedJob("/r"))
+    assert sidecar.submit(Unpicklable("/bad"))
+    assert sidecar.submit(CountedJob("/r"))
+    sidecar.join()
+    assert counted("/r") == (2, 0, 0)
+    assert counted("/bad") == (0, 0, 1)
+    assert "a job for /bad could not be sent" in caplog.text
+
+
+def test_a_full_queue_drops_and_counts_without_waiting(sidecar: Sidecar) -> None:
+    sidecar.submit(CountedJob("/r"))
+    sidecar.join()  # the child runs
+    sidecar.max_pending = 2
+    sidecar.batch_pause = 3600.0  # the sender thread holds on to what it gathers
+    results = [sidecar.submit(CountedJob("/r")) for _ in range(5)]
+    assert results == [True, True, False, False, False]
+    assert sidecar.unsent_drops == 3
+    sidecar.join()  # sends the two waiting, with the three drops
+    assert counted("/r") == (3, 0, 3)
+
+
+def test_a_batch_over_the_message_limit_goes_in_parts(sidecar: Sidecar) -> None:
+    sidecar.submit(CountedJob("/r"))
+    sidecar.join()
+    sidecar.batch_pause = 3600.0  # one batch, sent by join
+    third = sidecar.largest_message // 3
+    for _ in range(7):  # over twice the limit together; each fits alone
+        assert sidecar.submit(CountedJob("/parts", payload=b"x" * third))
+    sidecar.join()
+    assert counted("/parts") == (7, 7, 0)  # every payload arrived (each counts as differing)

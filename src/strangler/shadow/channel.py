@@ -9,7 +9,9 @@ A message is a pickled ``(kind, drops, payload)``:
 
 * ``SETTINGS``: the first message, the front's Django settings as they are
   now (tests override them at run time; the child must see the same ones);
-* ``JOB``: a job to run (plain data with a ``run()`` method);
+* ``JOBS``: a batch of jobs to run (plain data with a ``run()`` method), as
+  the bytes of one pickled list: the front pickles a batch in one call, and
+  checks its size against the limit before it sends;
 * ``SYNC`` / ``SYNCED``: "tell me when everything sent so far has run and
   its counts are written", and the child's answer, with the same token.
 
@@ -29,7 +31,7 @@ import sys
 from typing import Any
 
 SETTINGS = "settings"
-JOB = "job"
+JOBS = "jobs"
 SYNC = "sync"
 SYNCED = "synced"
 
@@ -69,6 +71,6 @@ def decode(data: bytes) -> Message:
         kind, drops, payload = pickle.loads(data)  # noqa: S301 (our own child's socket)
     except Exception as exc:
         raise ValueError(f"not a shadow message ({len(data)} bytes): {exc!r}") from exc
-    if kind not in (SETTINGS, JOB, SYNC, SYNCED) or not isinstance(drops, dict):
+    if kind not in (SETTINGS, JOBS, SYNC, SYNCED) or not isinstance(drops, dict):
         raise ValueError(f"not a shadow message: kind {kind!r}")
     return kind, drops, payload

@@ -14,13 +14,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pickle
 import socket
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
-from .channel import JOB, SETTINGS, SYNC, SYNCED, Drops, decode, encode
+from .channel import JOBS, SETTINGS, SYNC, SYNCED, Drops, decode, encode
 
 logger = logging.getLogger("strangler.shadow")
 
@@ -78,8 +79,14 @@ def _handle(
         logger.exception("shadow child: a message was not read")
         return
     count_drops(drops)
-    if kind == JOB:
-        workers.submit(payload)
+    if kind == JOBS:
+        try:
+            jobs = pickle.loads(payload)  # noqa: S301 (our own front's socket)
+        except Exception:
+            logger.exception("shadow child: a batch of jobs was not read")
+            return
+        for job in jobs:
+            workers.submit(job)
     elif kind == SYNC:
         workers.join()
         sock.send(encode(SYNCED, {}, payload))
