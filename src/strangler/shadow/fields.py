@@ -21,10 +21,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, NamedTuple
 
 from .paths import Path
 
@@ -51,9 +52,33 @@ _VOID = frozenset(
 )
 _TEXT_TYPES = frozenset({"", "application/xml", "application/javascript"})
 _SPACE = re.compile(r"\s+")
+_CHARSET = re.compile(r"charset=\"?([\w.:-]+)", re.I)
 # Bodies larger than this are compared by digest only: parsing a huge body
 # field by field would hold a worker for long and say little more.
 STRUCTURED_LIMIT = 2 * 1024 * 1024
+
+
+class _HeaderView(NamedTuple):
+    """An answer's headers as a comparison reads them, worked out once."""
+
+    # Lower-cased name -> every value, joined with ", " in the order sent.
+    by_name: dict[str, str]
+    media_type: str
+    charset: str
+
+
+def _view_of(headers: Headers) -> _HeaderView:
+    by_name: dict[str, str] = {}
+    for key, value in headers:
+        name = key.lower()
+        by_name[name] = f"{by_name[name]}, {value}" if name in by_name else value
+    content_type = by_name.get("content-type", "")
+    match = _CHARSET.search(content_type)
+    return _HeaderView(
+        by_name,
+        content_type.split(";")[0].strip().lower(),
+        match.group(1) if match else "utf-8",
+    )
 
 
 @dataclass(frozen=True)
@@ -66,20 +91,33 @@ class Answer:
 
     def header(self, name: str) -> str | None:
         """Every value of header ``name`` joined with ``", "`` (None when absent)."""
-        lowered = name.lower()
-        values = [value for key, value in self.headers if key.lower() == lowered]
-        return ", ".join(values) if values else None
+        return self._view.by_name.get(name.lower())
 
     @property
     def media_type(self) -> str:
         """The ``Content-Type`` without parameters, lower-cased (``""`` when absent)."""
-        return (self.header("Content-Type") or "").split(";")[0].strip().lower()
+        return self._view.media_type
 
     @property
     def charset(self) -> str:
         """The declared charset, UTF-8 when none is (JSON and most HTML)."""
-        match = re.search(r"charset=\"?([\w.:-]+)", self.header("Content-Type") or "", re.I)
-        return match.group(1) if match else "utf-8"
+        return self._view.charset
+
+    @property
+    def _view(self) -> _HeaderView:
+        # Worked out on first use, once: a comparison reads the media type, the
+        # charset and every compared header of both answers. Not on the request
+        # path, where Django's answer is built and never read. Kept in __dict__
+        # by hand: functools.cached_property takes a lock (Python 3.11) that
+        # costs as much as the work.
+        view: _HeaderView | None = self.__dict__.get("_header_view")
+        if view is None:
+            view = self.__dict__["_header_view"] = _view_of(self.headers)
+        return view
+
+    def __getstate__(self) -> dict[str, object]:
+        # The view stays behind: cheaper to work out again than to send.
+        return {"status": self.status, "headers": self.headers, "body": self.body}
 
 
 @dataclass(frozen=True)
@@ -152,28 +190,58 @@ def surely_same(first: Answer, second: Answer, headers: Sequence[str]) -> bool:
     Most shadowed answers agree, and flattening two JSON documents into
     fields costs most of a comparison. Same status, same compared headers,
     the same media type and charset (they decide how a body is read), and
-    bodies equal as bytes or as canonical JSON (keys sorted, one spacing:
-    ``true`` and ``1``, or ``1`` and ``1.0``, stay apart, so no difference the
-    fields would show is hidden). False means "compare field by field".
+    bodies equal as bytes or as JSON documents whose numbers are compared by
+    their spelling (``_spelled_json``): ``true`` and ``1``, or ``1`` and ``1.0``,
+    stay apart, so no difference the fields would show is hidden. False means
+    "compare field by field".
     """
-    if first.status != second.status or first.media_type != second.media_type:
+    mine, theirs = first._view, second._view
+    if first.status != second.status or mine.media_type != theirs.media_type:
         return False
-    if first.charset != second.charset:
+    if mine.charset != theirs.charset:
         return False
-    if any(first.header(name) != second.header(name) for name in headers):
-        return False
+    for name in headers:
+        lowered = name.lower()
+        if mine.by_name.get(lowered) != theirs.by_name.get(lowered):
+            return False
     if first.body == second.body:
         return True
-    if not is_json_media(first.media_type) or len(first.body) > STRUCTURED_LIMIT:
+    if not is_json_media(mine.media_type):
+        return False
+    # A body over the limit is compared by digest (body_fields), not as JSON.
+    if len(first.body) > STRUCTURED_LIMIT or len(second.body) > STRUCTURED_LIMIT:
         return False
     try:
-        return _canonical_json(first.body) == _canonical_json(second.body)
+        return _spelled_json(first.body) == _spelled_json(second.body)
     except (ValueError, RecursionError):
         return False
 
 
-def _canonical_json(body: bytes) -> str:
-    return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
+# Numbers are parsed into the bytes of their spelling: JSON never produces
+# bytes, so a number equals only a number spelled the same way, never ``true``
+# (True == 1 in Python), a string, or ``1.0`` for ``1`` (the fields call those
+# two equal; "not surely the same" there only costs a field compare). Two such
+# parses are equal only when the documents are, key order and spacing aside;
+# far cheaper than ``json.dumps(sort_keys=True)`` of both, which was most of a
+# comparison's time.
+_SPELLED = json.JSONDecoder(parse_int=str.encode, parse_float=str.encode)
+
+
+def _checked_int(text: str) -> bytes:
+    int(text)  # refuses an integer longer than sys.get_int_max_str_digits(), as body_fields does
+    return text.encode()
+
+
+_CHECKED = json.JSONDecoder(parse_int=_checked_int, parse_float=str.encode)
+
+
+def _spelled_json(body: bytes) -> object:
+    """``body`` parsed as ``json.loads`` parses it, numbers kept as their spelling."""
+    text = body.decode(json.detect_encoding(body), "surrogatepass")  # as json.loads does
+    limit = sys.get_int_max_str_digits()
+    # A body too short to hold a too-long integer skips the check of each one.
+    decoder = _CHECKED if limit and len(text) > limit else _SPELLED
+    return decoder.decode(text)
 
 
 def _digest(body: bytes) -> Fields:
