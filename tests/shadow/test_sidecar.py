@@ -190,8 +190,10 @@ def test_a_batch_over_the_message_limit_goes_in_parts(sidecar: Sidecar) -> None:
     sidecar.submit(CountedJob("/r"))
     sidecar.join()
     sidecar.batch_pause = 3600.0  # one batch, sent by join
-    third = sidecar.largest_message // 3
-    for _ in range(7):  # over twice the limit together; each fits alone
-        assert sidecar.submit(CountedJob("/parts", payload=b"x" * third))
+    # Over the limit together, each under it alone, and all three within the socket's
+    # buffer (twice the limit), so that no part finds the socket full.
+    size = sidecar.largest_message * 2 // 5
+    for _ in range(3):
+        assert sidecar.submit(CountedJob("/parts", payload=b"x" * size))
     sidecar.join()
-    assert counted("/parts") == (7, 7, 0)  # every payload arrived (each counts as differing)
+    assert counted("/parts") == (3, 3, 0)  # every payload arrived (each counts as differing)
