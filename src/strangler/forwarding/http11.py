@@ -119,7 +119,7 @@ def request_head(
             or not _FRAMING.isdisjoint(":".join(names).lower().split(":"))
         ):
             raise InvalidRequest("a header name or value cannot be sent as it is")
-    fields = "".join(f"{name}: {value}\r\n" for name, value in headers)
+    fields = "".join([f"{name}: {value}\r\n" for name, value in headers])
     if chunked:
         framing = "Transfer-Encoding: chunked\r\n"
     elif content_length is not None:
