@@ -13,6 +13,7 @@ from strangler.forwarding.http11 import (
     MAX_LINE_BYTES,
     MAX_TRAILER_LINES,
     ChunkedDecoder,
+    Framing,
     InvalidRequest,
     InvalidResponse,
     ResponseHead,
@@ -268,7 +269,7 @@ def reference_parse(data: bytes, method: str) -> ResponseHead:
 
 def reference_framing(
     status: int, headers: list[tuple[str, str]], method: str
-) -> tuple[str, int | None]:
+) -> tuple[Framing, int | None]:
     lengths: list[str] = []
     codings: list[str] = []
     for name, value in headers:
