@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from strangler.forwarding.exchange import client_framing
 from strangler.forwarding.http11 import (
     MAX_LINE_BYTES,
     MAX_TRAILER_LINES,
@@ -441,3 +442,29 @@ def test_parse_response_head_agrees_with_a_line_by_line_reading(data: bytes, met
     assert _outcome(lambda: parse_response_head(data, request_method=method)) == _outcome(
         lambda: reference_parse(data, method)
     )
+
+
+def reference_client_framing(head: ResponseHead) -> list[tuple[str, str]]:
+    if head.framing != "length":
+        return head.headers
+    headers: list[tuple[str, str]] = []
+    seen = False
+    for name, value in head.headers:
+        if name.lower() == "content-length":
+            if seen:
+                continue
+            seen, value = True, str(head.length)
+        headers.append((name, value))
+    return headers
+
+
+@settings(max_examples=500)
+@given(data=_heads)
+def test_the_client_gets_one_content_length_reading_the_length(data: bytes) -> None:
+    # exact_length_field lets client_framing skip its pass: it must never be
+    # set where the pass would change the headers.
+    try:
+        parsed = parse_response_head(data, request_method="GET")
+    except InvalidResponse:
+        return
+    assert client_framing(parsed) == reference_client_framing(parsed)

@@ -21,7 +21,7 @@ is not is how responses get split and connections desynchronised:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from .headers import Headers
@@ -85,6 +85,10 @@ class ResponseHead:
     length: int | None
     # May the connection carry another request once the body is read to its end?
     keep_alive: bool
+    # One Content-Length field, reading exactly ``str(length)``: the headers
+    # need no change to tell the client the length (``exchange.client_framing``).
+    # False when unknown: the headers are then checked again.
+    exact_length_field: bool = field(default=False, compare=False)
 
     @property
     def interim(self) -> bool:
@@ -154,9 +158,12 @@ def parse_response_head(data: bytes, *, request_method: str) -> ResponseHead:
         headers = [(name, value.strip(_OWS_TEXT)) for name, value in _PLAIN_FIELD.findall(fields)]
     else:
         headers = _read_fields(data[status_end + 2 : -4].split(b"\r\n"))
-    framing, length, close = _framing(status, headers, request_method)
+    framing, length, close, length_fields = _framing(status, headers, request_method)
     keep_alive = minor == b"1" and framing != "close" and not close
-    return ResponseHead(status, reason.decode("latin-1"), headers, framing, length, keep_alive)
+    exact = framing == "length" and length_fields == [str(length)]
+    return ResponseHead(
+        status, reason.decode("latin-1"), headers, framing, length, keep_alive, exact
+    )
 
 
 def _read_fields(lines: list[bytes]) -> Headers:
@@ -184,16 +191,21 @@ def response_framing(status: int, headers: Headers, method: str) -> tuple[Framin
 
     Raises ``InvalidResponse`` when the framing is ambiguous.
     """
-    framing, length, _ = _framing(status, headers, method)
+    framing, length, _, _ = _framing(status, headers, method)
     return framing, length
 
 
-def _framing(status: int, headers: Headers, method: str) -> tuple[Framing, int | None, bool]:
-    """:func:`response_framing`, and whether a ``Connection`` field says "close".
+def _framing(
+    status: int, headers: Headers, method: str
+) -> tuple[Framing, int | None, bool, list[str]]:
+    """:func:`response_framing`, whether ``Connection`` says "close", the Content-Length values.
+
+    The values are the fields' as they are (``client_framing`` compares them).
 
     One pass over the fields, each name lower-cased once.
     """
     lengths: list[str] = []
+    length_fields: list[str] = []
     codings: list[str] = []
     close = False
     for name, value in headers:
@@ -201,25 +213,28 @@ def _framing(status: int, headers: Headers, method: str) -> tuple[Framing, int |
         if lowered not in _FRAMING_RESPONSE:
             continue
         if lowered == "content-length":
+            length_fields.append(value)
             lengths += [part.strip() for part in value.split(",")]
         elif lowered == "transfer-encoding":
             codings += [part.strip().lower() for part in value.split(",") if part.strip()]
         elif "close" in value.lower():
             close = True
     if status < 200 or status in (204, 304) or method == "HEAD":
-        return "none", None, close
+        return "none", None, close, length_fields
     if codings:
         if lengths:
             raise InvalidResponse("both Content-Length and Transfer-Encoding")
         if codings != ["chunked"]:
             raise InvalidResponse(f"unsupported Transfer-Encoding {', '.join(codings)[:40]!r}")
-        return "chunked", None, close
+        return "chunked", None, close, length_fields
     if lengths:
         if len(set(lengths)) != 1 or not lengths[0].isdigit() or not lengths[0].isascii():
             raise InvalidResponse("conflicting or invalid Content-Length")
         length = int(lengths[0])
-        return ("length", length, close) if length else ("none", None, close)
-    return "close", None, close
+        if not length:
+            return "none", None, close, length_fields
+        return "length", length, close, length_fields
+    return "close", None, close, length_fields
 
 
 def check_final_response(status: int, reason: str, headers: Headers) -> None:
