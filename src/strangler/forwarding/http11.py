@@ -200,9 +200,8 @@ def _framing(
 ) -> tuple[Framing, int | None, bool, list[str]]:
     """:func:`response_framing`, whether ``Connection`` says "close", the Content-Length values.
 
-    The values are the fields' as they are (``client_framing`` compares them).
-
-    One pass over the fields, each name lower-cased once.
+    One pass over the fields, each name lower-cased once; the Content-Length
+    values are the fields' as they are (``client_framing`` compares them).
     """
     lengths: list[str] = []
     length_fields: list[str] = []
