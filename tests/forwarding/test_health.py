@@ -155,6 +155,17 @@ def test_waiting_on_records_the_outcome_of_what_it_wraps() -> None:
     assert health.waiting == 0
 
 
+def test_waiting_on_records_an_answer_when_what_it_wraps_returns() -> None:
+    health, _ = make(down_after=2)
+    with pytest.raises(UpstreamTimeout), waiting_on(health):
+        raise UpstreamTimeout("no answer")
+    assert health.failures == 1
+    with waiting_on(health) as admission:
+        assert health.waiting == 1
+    assert admission.finished
+    assert (health.failures, health.waiting) == (0, 0)
+
+
 def test_an_unexpected_error_gives_the_place_back_and_counts_nothing() -> None:
     health, _ = make(down_after=1)
     with pytest.raises(RuntimeError), waiting_on(health):

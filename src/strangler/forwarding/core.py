@@ -69,14 +69,19 @@ def trusted_proxies() -> tuple[IPNetwork, ...]:
         return ()
 
 
-def prepare_request(request: HttpRequest, *, host: str, transport: Transport) -> UpstreamRequest:
-    """The signed upstream request for ``request``: built once, signed over what is sent."""
+def prepare_request(
+    request: HttpRequest, *, host: str, transport: Transport, scheme: str | None = None
+) -> UpstreamRequest:
+    """The signed upstream request for ``request``: built once, signed over what is sent.
+
+    ``scheme`` is ``request.scheme`` when the caller has it already.
+    """
     conf = get_conf()
     signer = get_signer()
     upstream_request = build_upstream_request(
         request.META,
         host=host,
-        scheme=request.scheme or "http",
+        scheme=scheme or request.scheme or "http",
         chunk_size=conf["CHUNK_SIZE"],
         forwarded_headers=conf["FORWARDED_HEADERS"],
         base_path=transport.base_path,
@@ -100,8 +105,10 @@ def send_upstream(request: HttpRequest, *, host: str | None = None) -> UpstreamR
     transport = get_transport()
     if host is None:
         host = request.get_host()
+    # Django works the scheme out anew on every read (the secure-proxy header).
+    scheme = request.scheme or "http"
     try:
-        upstream_request = prepare_request(request, host=host, transport=transport)
+        upstream_request = prepare_request(request, host=host, transport=transport, scheme=scheme)
         # The body's first piece before the upstream is contacted (the ASGI
         # entry does the same from the ASGI server's messages).
         upstream_request.body = read_ahead(upstream_request.body)
@@ -113,22 +120,33 @@ def send_upstream(request: HttpRequest, *, host: str | None = None) -> UpstreamR
     except ForwardingError as error:
         log_failure(request, transport, error)
         raise
-    response.headers = client_headers(request, response.headers, host=host, transport=transport)
+    response.headers = client_headers(
+        request, response.headers, host=host, transport=transport, scheme=scheme
+    )
     return response
 
 
 def client_headers(
-    request: HttpRequest, headers: Headers, *, host: str, transport: Transport
+    request: HttpRequest,
+    headers: Headers,
+    *,
+    host: str,
+    transport: Transport,
+    scheme: str | None = None,
 ) -> Headers:
-    """The upstream answer's headers as the client gets them (step 4, pure)."""
+    """The upstream answer's headers as the client gets them (step 4, pure).
+
+    ``scheme`` is ``request.scheme`` when the caller has it already.
+    """
     conf = get_conf()
+    scheme = scheme or request.scheme or "http"
     address = transport.address
     return client_response_headers(
         headers,
         upstream_origin=address.origin if address is not None else None,
         upstream_base_path=address.base_path if address is not None else "",
         upstream_host=address.host if address is not None else "",
-        front=f"{request.scheme or 'http'}://{host}{request.META.get('SCRIPT_NAME', '')}",
+        front=f"{scheme}://{host}{request.META.get('SCRIPT_NAME', '')}",
         rewrite_location_header=conf["REWRITE_LOCATION"],
         rewrite_cookie_domain=conf["REWRITE_COOKIE_DOMAIN"],
         added=conf["RESPONSE_HEADERS"],

@@ -145,8 +145,9 @@ def stream_failure(upstream: object, request: UpstreamRequest, exc: Exception) -
 
 def client_framing(head: ResponseHead) -> Headers:
     """The answer's headers for the client: one Content-Length, as validated."""
-    # Duplicates were checked equal by parse_response_head.
-    if head.framing != "length":
+    # Duplicates were checked equal by parse_response_head, which also
+    # noticed when the one field already reads the length.
+    if head.framing != "length" or head.exact_length_field:
         return head.headers
     headers: Headers = []
     seen = False

@@ -9,7 +9,7 @@ nothing is re-encoded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from functools import lru_cache
 
 Headers = list[tuple[str, str]]
@@ -172,8 +172,14 @@ def add_forwarded_headers(
     dropped); the other three describe this hop as Django saw it, so they
     replace any earlier value.
     """
-    previous_for = [value for name, value in headers if name.lower() == "x-forwarded-for"]
-    kept = [(name, value) for name, value in headers if name.lower() not in _REPLACED_BY_FRONT]
+    previous_for: list[str] = []
+    kept: Headers = []
+    for name, value in headers:
+        lowered = name.lower()  # once per header: one pass sorts them all
+        if lowered not in _REPLACED_BY_FRONT:
+            kept.append((name, value))
+        elif lowered == "x-forwarded-for":
+            previous_for.append(value)
     chain = ", ".join([*previous_for, client_addr]) if client_addr else ", ".join(previous_for)
     if chain:
         kept.append(("X-Forwarded-For", chain))
@@ -186,12 +192,17 @@ def add_forwarded_headers(
 
 def filter_response_headers(headers: Iterable[tuple[str, str]]) -> Headers:
     """Drop hop-by-hop headers (and those named by ``Connection``) from a response."""
-    headers = list(headers)
-    dropped = set(HOP_BY_HOP)
-    for name, value in headers:
-        if name.lower() == "connection":
-            dropped |= connection_tokens(value)
-    return [(name, value) for name, value in headers if name.lower() not in dropped]
+    return [pair for lowered, pair in _kept_response_headers(headers)]
+
+
+def _kept_response_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, tuple[str, str]]]:
+    """:func:`filter_response_headers`' headers, each with its name lower-cased (once)."""
+    lowered = [(name.lower(), (name, value)) for name, value in headers]
+    dropped: Set[str] = HOP_BY_HOP
+    for name, (_, value) in lowered:
+        if name == "connection":
+            dropped = dropped | connection_tokens(value)
+    return [item for item in lowered if item[0] not in dropped]
 
 
 def rewrite_location(value: str, *, upstream_origin: str, base_path: str, front: str) -> str:
@@ -246,11 +257,11 @@ def client_response_headers(
     ``Domain`` naming it is removed; ``added`` headers are appended where the
     upstream did not set them. Pure, so every entry path (WSGI, ASGI) shares it.
     """
-    result = filter_response_headers(headers)
+    kept = _kept_response_headers(headers)
+    result: Headers
     if upstream_origin is not None and (rewrite_location_header or rewrite_cookie_domain):
-        rewritten: Headers = []
-        for name, value in result:
-            lowered = name.lower()
+        result = []
+        for lowered, (name, value) in kept:
             if rewrite_location_header and lowered == "location":
                 value = rewrite_location(
                     value,
@@ -260,9 +271,10 @@ def client_response_headers(
                 )
             elif rewrite_cookie_domain and lowered == "set-cookie":
                 value = strip_cookie_domain(value, upstream_host)
-            rewritten.append((name, value))
-        result = rewritten
+            result.append((name, value))
+    else:
+        result = [pair for _, pair in kept]
     if added:
-        present = {name.lower() for name, _ in result}
+        present = {lowered for lowered, _ in kept}
         result.extend((name, value) for name, value in added.items() if name.lower() not in present)
     return result

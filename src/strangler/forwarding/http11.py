@@ -21,7 +21,7 @@ is not is how responses get split and connections desynchronised:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from .headers import Headers
@@ -38,7 +38,18 @@ _BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[\t\x20-\x7e\x80-\xff]*)?")
 
 _OWS = b" \t"
+_OWS_TEXT = " \t"
 _FRAMING = frozenset({"host", "content-length", "transfer-encoding"})
+# The usual response head after its status line, decoded as ISO-8859-1: only
+# "token:value CRLF" lines, values free of CR, LF, NUL and other CTLs but HTAB,
+# no obs-fold. One regex checks the whole block and another reads its fields;
+# a block that does not match takes the line-by-line path (``_read_fields``),
+# which unfolds obs-fold and says what is wrong. Neither regex can backtrack:
+# a name cannot contain ":" and a value cannot contain CR.
+_PLAIN_FIELDS = re.compile(r"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00-\x08\x0a-\x1f\x7f]*\r\n)*")
+_PLAIN_FIELD = re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):([^\x00-\x08\x0a-\x1f\x7f]*)\r\n")
+# The fields that say how a response is framed and whether its connection closes.
+_FRAMING_RESPONSE = frozenset({"content-length", "transfer-encoding", "connection"})
 
 #: Largest response head read before the answer is refused (status line and headers).
 MAX_HEAD_BYTES = 64 * 1024
@@ -74,6 +85,10 @@ class ResponseHead:
     length: int | None
     # May the connection carry another request once the body is read to its end?
     keep_alive: bool
+    # One Content-Length field, reading exactly ``str(length)``: the headers
+    # need no change to tell the client the length (``exchange.client_framing``).
+    # False when unknown: the headers are then checked again.
+    exact_length_field: bool = field(default=False, compare=False)
 
     @property
     def interim(self) -> bool:
@@ -96,15 +111,19 @@ def request_head(
         raise InvalidRequest(f"invalid method {method[:20]!r}")
     if not target.startswith("/") or _BAD_TARGET.search(target):
         raise InvalidRequest("invalid request target")
-    names = [name for name, _ in headers]
-    # One pass over all names and one over all values, not a regex per header.
-    if (
-        not _TOKENS_TEXT.fullmatch("".join(names) or "x")
-        or _BAD_VALUE_TEXT.search("".join(value for _, value in headers))
-        or not _FRAMING.isdisjoint(name.lower() for name in names)
-    ):
-        raise InvalidRequest("a header name or value cannot be sent as it is")
-    fields = "".join(f"{name}: {value}\r\n" for name, value in headers)
+    if headers:
+        names = [name for name, _ in headers]
+        # One regex over all names and one over all values, not one per header;
+        # every name is then a non-empty token (no ":"), so one lower() over
+        # the names joined by ":" gives back each name lower-cased.
+        if (
+            not all(names)
+            or not _TOKENS_TEXT.fullmatch("".join(names))
+            or _BAD_VALUE_TEXT.search("".join([value for _, value in headers]))
+            or not _FRAMING.isdisjoint(":".join(names).lower().split(":"))
+        ):
+            raise InvalidRequest("a header name or value cannot be sent as it is")
+    fields = "".join([f"{name}: {value}\r\n" for name, value in headers])
     if chunked:
         framing = "Transfer-Encoding: chunked\r\n"
     elif content_length is not None:
@@ -126,14 +145,31 @@ def parse_response_head(data: bytes, *, request_method: str) -> ResponseHead:
     """
     if not data.endswith(b"\r\n\r\n"):
         raise InvalidResponse("the response head does not end with an empty line")
-    lines = data[:-4].split(b"\r\n")
-    status_match = _STATUS_LINE.fullmatch(lines[0])
+    status_end = data.index(b"\r\n")
+    status_match = _STATUS_LINE.fullmatch(data, 0, status_end)
     if status_match is None:
         raise InvalidResponse("invalid status line")
     minor, code, reason = status_match.groups(b"")
     status = int(code)
+    # The header lines, each with its CRLF (latin-1 maps each byte to one character).
+    fields = data[status_end + 2 : -2].decode("latin-1")
+    headers: Headers
+    if _PLAIN_FIELDS.fullmatch(fields):
+        headers = [(name, value.strip(_OWS_TEXT)) for name, value in _PLAIN_FIELD.findall(fields)]
+    else:
+        headers = _read_fields(data[status_end + 2 : -4].split(b"\r\n"))
+    framing, length, close, length_fields = _framing(status, headers, request_method)
+    keep_alive = minor == b"1" and framing != "close" and not close
+    exact = framing == "length" and length_fields == [str(length)]
+    return ResponseHead(
+        status, reason.decode("latin-1"), headers, framing, length, keep_alive, exact
+    )
+
+
+def _read_fields(lines: list[bytes]) -> Headers:
+    """Header lines read one by one: obs-fold unfolded, anything malformed refused."""
     headers: Headers = []
-    for line in lines[1:]:
+    for line in lines:
         if line[:1] in (b" ", b"\t"):
             # obs-fold (RFC 9112 §5.2): a proxy replaces it with one space.
             if not headers or _BAD_VALUE.search(line):
@@ -147,13 +183,7 @@ def parse_response_head(data: bytes, *, request_method: str) -> ResponseHead:
         if _BAD_VALUE.search(value):
             raise InvalidResponse(f"control character in header {name.decode('latin-1')!r}")
         headers.append((name.decode("latin-1"), value.strip(_OWS).decode("latin-1")))
-    framing, length = response_framing(status, headers, request_method)
-    keep_alive = minor == b"1" and framing != "close" and not _says_close(headers)
-    return ResponseHead(status, reason.decode("latin-1"), headers, framing, length, keep_alive)
-
-
-def _says_close(headers: Headers) -> bool:
-    return any(name.lower() == "connection" and "close" in value.lower() for name, value in headers)
+    return headers
 
 
 def response_framing(status: int, headers: Headers, method: str) -> tuple[Framing, int | None]:
@@ -161,28 +191,49 @@ def response_framing(status: int, headers: Headers, method: str) -> tuple[Framin
 
     Raises ``InvalidResponse`` when the framing is ambiguous.
     """
+    framing, length, _, _ = _framing(status, headers, method)
+    return framing, length
+
+
+def _framing(
+    status: int, headers: Headers, method: str
+) -> tuple[Framing, int | None, bool, list[str]]:
+    """:func:`response_framing`, whether ``Connection`` says "close", the Content-Length values.
+
+    One pass over the fields, each name lower-cased once; the Content-Length
+    values are the fields' as they are (``client_framing`` compares them).
+    """
     lengths: list[str] = []
+    length_fields: list[str] = []
     codings: list[str] = []
+    close = False
     for name, value in headers:
         lowered = name.lower()
+        if lowered not in _FRAMING_RESPONSE:
+            continue
         if lowered == "content-length":
-            lengths.extend(part.strip() for part in value.split(","))
+            length_fields.append(value)
+            lengths += [part.strip() for part in value.split(",")]
         elif lowered == "transfer-encoding":
-            codings.extend(part.strip().lower() for part in value.split(",") if part.strip())
+            codings += [part.strip().lower() for part in value.split(",") if part.strip()]
+        elif "close" in value.lower():
+            close = True
     if status < 200 or status in (204, 304) or method == "HEAD":
-        return "none", None
+        return "none", None, close, length_fields
     if codings:
         if lengths:
             raise InvalidResponse("both Content-Length and Transfer-Encoding")
         if codings != ["chunked"]:
             raise InvalidResponse(f"unsupported Transfer-Encoding {', '.join(codings)[:40]!r}")
-        return "chunked", None
+        return "chunked", None, close, length_fields
     if lengths:
         if len(set(lengths)) != 1 or not lengths[0].isdigit() or not lengths[0].isascii():
             raise InvalidResponse("conflicting or invalid Content-Length")
         length = int(lengths[0])
-        return ("length", length) if length else ("none", None)
-    return "close", None
+        if not length:
+            return "none", None, close, length_fields
+        return "length", length, close, length_fields
+    return "close", None, close, length_fields
 
 
 def check_final_response(status: int, reason: str, headers: Headers) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import ssl
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -42,14 +43,15 @@ class HttpUpstream:
     port: int
     base_path: str  # "" or "/prefix", never ending in "/"
 
-    @property
+    # Cached: the transport asks for these on every request (frozen, so they cannot go stale).
+    @cached_property
     def netloc(self) -> str:
         """``host:port`` as sent in the Host header (port left out when default)."""
         default = 443 if self.scheme == "https" else 80
         host = f"[{self.host}]" if ":" in self.host else self.host
         return host if self.port == default else f"{host}:{self.port}"
 
-    @property
+    @cached_property
     def origin(self) -> str:
         """``scheme://netloc``, what absolute URLs pointing at the upstream start with."""
         return f"{self.scheme}://{self.netloc}"
