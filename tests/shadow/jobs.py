@@ -59,3 +59,16 @@ class Unpicklable(CountedJob):
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         raise TypeError("this job cannot be pickled")
+
+
+@dataclass(frozen=True)
+class GatedJob(CountedJob):
+    """A ``CountedJob`` whose pickling waits for ``gate``: a send under way, held open."""
+
+    gate: ClassVar[threading.Event] = threading.Event()
+    pickling: ClassVar[threading.Event] = threading.Event()
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        GatedJob.pickling.set()
+        GatedJob.gate.wait(10)
+        return CountedJob, (self.route, self.payload)

@@ -19,7 +19,7 @@ import pytest
 from strangler.shadow.channel import SEND_BUFFER, sidecar_supported
 from strangler.shadow.models import ShadowTally
 from strangler.shadow.sidecar import Sidecar, settings_snapshot
-from tests.shadow.jobs import CountedJob, PicklingNoted, Unpicklable
+from tests.shadow.jobs import CountedJob, GatedJob, PicklingNoted, Unpicklable
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -197,3 +197,28 @@ def test_a_batch_over_the_message_limit_goes_in_parts(sidecar: Sidecar) -> None:
         assert sidecar.submit(CountedJob("/parts", payload=b"x" * size))
     sidecar.join()
     assert counted("/parts") == (3, 3, 0)  # every payload arrived (each counts as differing)
+
+
+def test_a_request_never_waits_behind_another_threads_send(sidecar: Sidecar) -> None:
+    sidecar.submit(CountedJob("/r"))
+    sidecar.join()
+    sidecar.batch_pause = 0.0  # every submit finds its batch due
+    GatedJob.gate.clear()
+    GatedJob.pickling.clear()
+    sending = threading.Thread(target=sidecar.submit, args=(GatedJob("/r"),))
+    sending.start()
+    assert GatedJob.pickling.wait(10)  # that thread is sending, and held there
+    done = threading.Event()
+
+    def submit_another() -> None:
+        sidecar.submit(CountedJob("/r"))
+        done.set()
+
+    threading.Thread(target=submit_another).start()
+    try:
+        assert done.wait(5), "a submit waited for another thread's send"
+    finally:
+        GatedJob.gate.set()
+        sending.join()
+    sidecar.join()  # the second job went with a later send
+    assert counted("/r") == (3, 0, 0)

@@ -144,8 +144,13 @@ class Sidecar:
         if full:
             self._count_drop(job.drop_key)
             return False
-        if due:
-            self._flush()
+        if due and self._send_lock.acquire(blocking=False):
+            # Never behind another thread's send: that one took the batch, and this
+            # job goes with the next.
+            try:
+                self._send_pending()
+            finally:
+                self._send_lock.release()
         return True
 
     def _send_tails(self) -> None:
@@ -160,30 +165,34 @@ class Sidecar:
                 self._flush()
 
     def _flush(self) -> None:
-        """Send every queued job now, in as few messages as the socket's limit allows."""
+        """Send every queued job now, after any send under way."""
         with self._send_lock:
-            with self._pending_lock:
-                batch, self._pending = self._pending, []
-            # Split in halves while a message is over the limit; a job alone over it
-            # goes without its bodies once (``shrunk``), else it is dropped.
-            parts: list[tuple[list[Job], bool]] = [(batch, False)] if batch else []
-            while parts:
-                jobs, shrunk = parts.pop()
-                pickled = self._pickled(jobs)
-                if pickled is None:
-                    continue  # no job of it could be pickled (each was counted)
-                data, jobs = pickled
-                if self._send_jobs(data, jobs):
-                    continue
-                if len(jobs) > 1:
-                    half = len(jobs) // 2
-                    parts += [(jobs[half:], False), (jobs[:half], False)]  # in order
-                elif not shrunk and (smaller := jobs[0].without_bodies()) is not None:
-                    # A message over the limit fails however empty the socket is: send the
-                    # job without its answer bodies (status and headers are still compared).
-                    parts.append(([smaller], True))
-                else:
-                    self._count_drop(jobs[0].drop_key)
+            self._send_pending()
+
+    def _send_pending(self) -> None:
+        """Send the queued jobs in as few messages as the limit allows (``_send_lock`` held)."""
+        with self._pending_lock:
+            batch, self._pending = self._pending, []
+        # Split in halves while a message is over the limit; a job alone over it
+        # goes without its bodies once (``shrunk``), else it is dropped.
+        parts: list[tuple[list[Job], bool]] = [(batch, False)] if batch else []
+        while parts:
+            jobs, shrunk = parts.pop()
+            pickled = self._pickled(jobs)
+            if pickled is None:
+                continue  # no job of it could be pickled (each was counted)
+            data, jobs = pickled
+            if self._send_jobs(data, jobs):
+                continue
+            if len(jobs) > 1:
+                half = len(jobs) // 2
+                parts += [(jobs[half:], False), (jobs[:half], False)]  # in order
+            elif not shrunk and (smaller := jobs[0].without_bodies()) is not None:
+                # A message over the limit fails however empty the socket is: send the
+                # job without its answer bodies (status and headers are still compared).
+                parts.append(([smaller], True))
+            else:
+                self._count_drop(jobs[0].drop_key)
 
     def _pickled(self, jobs: list[Job]) -> tuple[bytes, list[Job]] | None:
         """The jobs as one pickle (one call: what they share is written once), and which.
@@ -233,7 +242,7 @@ class Sidecar:
         ``SYNC_TIMEOUT`` seconds.
         """
         with self._sync_lock:
-            self._flush()  # what waits for the sender thread goes first
+            self._flush()  # what waits for its batch goes first
             sock = self._socket
             if sock is None:
                 if not self._drops:
