@@ -81,7 +81,7 @@ def test_a_killed_child_drops_and_counts_until_it_is_started_again(sidecar: Side
     assert first is not None
     os.kill(first, signal.SIGKILL)
     wait_until_gone(first)
-    # Queued: the request thread never sends. The sender thread's next batch finds
+    # Queued: this batch is not due yet. The tail thread's send of it finds
     # the child gone, and drops and counts that batch.
     assert sidecar.submit(CountedJob("/r"))
     wait_until(lambda: sidecar.pid is None)
@@ -178,7 +178,7 @@ def test_a_full_queue_drops_and_counts_without_waiting(sidecar: Sidecar) -> None
     sidecar.submit(CountedJob("/r"))
     sidecar.join()  # the child runs
     sidecar.max_pending = 2
-    sidecar.batch_pause = 3600.0  # the sender thread holds on to what it gathers
+    sidecar.batch_pause = 3600.0  # no batch falls due: nothing is sent before join
     results = [sidecar.submit(CountedJob("/r")) for _ in range(5)]
     assert results == [True, True, False, False, False]
     assert sidecar.unsent_drops == 3

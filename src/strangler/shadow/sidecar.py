@@ -98,7 +98,7 @@ class Sidecar:
         self._pending_lock = threading.Lock()
         # One batch or one sync on the socket at a time, in the order they were taken.
         self._send_lock = threading.Lock()
-        self._sender: threading.Thread | None = None
+        self._tail_thread: threading.Thread | None = None
 
     @property
     def pid(self) -> int | None:
@@ -291,7 +291,7 @@ class Sidecar:
                 self._pending = []
                 self._pending_lock = threading.Lock()
                 self._send_lock = threading.Lock()
-                self._sender = None
+                self._tail_thread = None
             if self._closed:
                 return None
             if self._socket is not None:
@@ -307,11 +307,11 @@ class Sidecar:
             except (OSError, subprocess.SubprocessError):
                 logger.exception("shadow: the child process could not be started")
                 return None
-            if self._sender is None:
-                self._sender = threading.Thread(
+            if self._tail_thread is None:
+                self._tail_thread = threading.Thread(
                     target=self._send_tails, name="strangler-shadow-tails", daemon=True
                 )
-                self._sender.start()
+                self._tail_thread.start()
             return self._socket
 
     def _lost(self, sock: socket.socket, exc: BaseException) -> None:
